@@ -1,0 +1,208 @@
+/* libmem — memory-native recurrent networks with exact, hand-written gradients.
+ *
+ * Conventions (every function below follows them):
+ *  - Fallible functions return mem_status (MEM_OK = 0). On failure mem_last_error() gives a
+ *    thread-local message naming the argument, its value and the allowed range.
+ *    The library never prints, aborts or exits because of caller input.
+ *  - Handles are opaque; every _create has a _free, and _free(NULL) is a no-op. Distinct handles
+ *    may be used from different threads at once; one handle is not for concurrent use.
+ *  - Arrays are caller-owned, row-major, contiguous float32 with explicit int64 sizes; outputs take
+ *    a capacity (in elements or bytes, as named). No pointer to a caller buffer is kept after a call.
+ *  - Views returned by mem_model_param_data / mem_model_state_data stay valid until the model is freed.
+ *
+ * This header is also the source of the Python binding's declarations (generated at build time):
+ * keep every declaration on plain C types, with preprocessor lines only for guards and MEM_API. */
+#ifndef LIBMEM_H
+#define LIBMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LIBMEM_BUILDING) && defined(__GNUC__)
+#define MEM_API __attribute__((visibility("default")))
+#else
+#define MEM_API
+#endif
+
+#define MEM_VERSION_MAJOR 0
+#define MEM_VERSION_MINOR 1
+#define MEM_VERSION_PATCH 0
+#define MEM_VERSION_NUMBER 100
+
+/* ---- status, errors, version ---------------------------------------------------------------- */
+
+typedef enum mem_status {
+    MEM_OK = 0,
+    MEM_ERR_ARG = 1,          /* an argument is invalid (NULL, out of range, unknown name) */
+    MEM_ERR_SHAPE = 2,        /* sizes do not agree with each other or with the model */
+    MEM_ERR_NOMEM = 3,        /* allocation failed */
+    MEM_ERR_IO = 4,           /* the operating system refused a file operation (errno in the message) */
+    MEM_ERR_CORRUPT = 5,      /* a file or buffer is not a valid model (truncated, bad checksum, foreign) */
+    MEM_ERR_NUMERIC = 6,      /* a non-finite value appeared (input, loss or gradient) */
+    MEM_ERR_STATE = 7,        /* the call does not fit the object's state */
+    MEM_ERR_UNSUPPORTED = 8,  /* valid request this build or kind cannot do */
+    MEM_ERR_INFEASIBLE = 9,   /* an optimisation problem has no solution */
+    MEM_ERR_CANCELLED = 10    /* the progress callback asked to stop */
+} mem_status;                 /* codes are never renumbered */
+
+MEM_API const char *mem_status_name(mem_status status);  /* "MEM_ERR_SHAPE"; never NULL */
+MEM_API const char *mem_last_error(void);                /* thread-local detail of the last failure; never NULL */
+MEM_API int mem_errno(void);                              /* errno of the last MEM_ERR_IO on this thread, else 0 */
+MEM_API int mem_version_number(void);                     /* MAJOR*10000 + MINOR*100 + PATCH */
+MEM_API const char *mem_version_string(void);             /* "0.1.0" */
+MEM_API const char *mem_build_info(void);                 /* "version=0.1.0 build=<id> openmp=1 simd=avx2 threads=2" */
+MEM_API const char *mem_build_id(void);                   /* unique per build of the library */
+
+/* The cell registry: writes up to `capacity` kind names ("amrc", ...) and returns how many exist. */
+MEM_API int64_t mem_model_kinds(const char **names, int64_t capacity);
+
+/* ---- configuration: typed, validated, introspectable ------------------------------------------
+ * Every kind has two parameter tables. ARCH parameters are fixed once a model exists; TRAIN
+ * parameters (learning rate, batch size, ...) can also be changed on a live model. */
+
+typedef enum mem_param_table { MEM_TABLE_ARCH = 0, MEM_TABLE_TRAIN = 1 } mem_param_table;
+typedef enum mem_param_type {
+    MEM_PARAM_INT = 0, MEM_PARAM_FLOAT = 1, MEM_PARAM_BOOL = 2, MEM_PARAM_CHOICE = 3, MEM_PARAM_FLOATS = 4
+} mem_param_type;
+/* bounds flags of mem_config_param_info */
+#define MEM_BOUND_MIN_OPEN 1      /* value must be > min (else >= min) */
+#define MEM_BOUND_MAX_OPEN 2      /* value must be < max (else <= max) */
+
+typedef struct mem_config mem_config;
+
+MEM_API mem_status mem_config_create(const char *kind, mem_config **out);
+MEM_API void mem_config_free(mem_config *cfg);
+MEM_API mem_status mem_config_clone(const mem_config *cfg, mem_config **out);
+MEM_API const char *mem_config_kind(const mem_config *cfg);
+MEM_API mem_status mem_config_set_int(mem_config *cfg, const char *key, int64_t value);     /* INT and BOOL */
+MEM_API mem_status mem_config_set_float(mem_config *cfg, const char *key, double value);    /* FLOAT (INT if integral) */
+MEM_API mem_status mem_config_set_str(mem_config *cfg, const char *key, const char *value); /* CHOICE */
+MEM_API mem_status mem_config_set_floats(mem_config *cfg, const char *key, const double *values, int64_t n);
+MEM_API mem_status mem_config_get_int(const mem_config *cfg, const char *key, int64_t *out);
+MEM_API mem_status mem_config_get_float(const mem_config *cfg, const char *key, double *out);
+MEM_API mem_status mem_config_get_str(const mem_config *cfg, const char *key, const char **out);
+
+/* The parameter tables of a kind: common parameters (readout, loss, seed, training) then the cell's. */
+MEM_API int64_t mem_config_param_count(const char *kind);  /* -1 for an unknown kind */
+MEM_API mem_status mem_config_param_info(const char *kind, int64_t index, const char **name,
+                                         mem_param_type *type, mem_param_table *table,
+                                         double *default_value, double *min_value, double *max_value,
+                                         int *bounds, const char **choices, const char **doc);
+
+/* ---- models --------------------------------------------------------------------------------- */
+
+typedef struct mem_model mem_model;
+
+MEM_API mem_status mem_model_create(const mem_config *cfg, int64_t n_inputs, int64_t n_outputs,
+                                    mem_model **out);
+MEM_API void mem_model_free(mem_model *model);
+MEM_API mem_status mem_model_clone(const mem_model *model, mem_model **out);
+MEM_API const char *mem_model_kind(const mem_model *model);  /* NULL for a NULL model */
+MEM_API int64_t mem_model_n_inputs(const mem_model *model);
+MEM_API int64_t mem_model_n_outputs(const mem_model *model);
+MEM_API mem_status mem_model_get_config(const mem_model *model, mem_config **out);  /* a new config the caller frees */
+/* TRAIN-table parameters on a live model (ARCH parameters give MEM_ERR_STATE). */
+MEM_API mem_status mem_model_set_int(mem_model *model, const char *key, int64_t value);
+MEM_API mem_status mem_model_set_float(mem_model *model, const char *key, double value);
+MEM_API mem_status mem_model_set_str(mem_model *model, const char *key, const char *value);
+/* Counters: "epochs_trained", "updates", "fit_epoch" (position in the learning-rate schedule). */
+MEM_API mem_status mem_model_counter(const mem_model *model, const char *name, int64_t *out);
+
+/* ---- data ------------------------------------------------------------------------------------
+ * STREAM: x is (n_steps, n_inputs), one stream continuing the model's memory; n_seq = 1,
+ *         max_len = n_steps; target must be PER_STEP.
+ * SEQUENCES: x is (n_seq, max_len, n_inputs), independent sequences that start from zero state and
+ *         never read or write the stored memory; lengths (n_seq values in [1, max_len]) may be NULL
+ *         (all full length). Steps past a sequence's length are ignored and predicted as 0.
+ * Targets y: MSE loss: (n_seq, max_len, n_outputs) per step, (n_seq, n_outputs) for LAST.
+ *            cross-entropy: class indices stored as float, (n_seq, max_len) or (n_seq,).
+ * y may be NULL for prediction. */
+typedef enum mem_layout { MEM_LAYOUT_STREAM = 0, MEM_LAYOUT_SEQUENCES = 1 } mem_layout;
+typedef enum mem_target { MEM_TARGET_PER_STEP = 0, MEM_TARGET_LAST = 1 } mem_target;
+typedef struct mem_data {
+    mem_layout layout;
+    mem_target target;
+    const float *x;
+    const float *y;
+    const int64_t *lengths;
+    int64_t n_seq;
+    int64_t max_len;
+} mem_data;
+
+/* Progress: called after every minibatch; a non-zero return cancels training with
+ * MEM_ERR_CANCELLED, keeping the weights of the last finished minibatch. */
+typedef int (*mem_progress_fn)(void *user, int64_t batches_done, int64_t batches_total, double loss);
+
+/* Training flags */
+#define MEM_TRAIN_RESTART_SCHEDULE 1  /* this epoch is the first of a fit: schedule position 0 */
+#define MEM_TRAIN_ONLINE 2            /* stream: train as one sub-stream continuing the stored memory
+                                         (partial_fit semantics) at the base learning rate */
+
+/* One epoch over `data` (see the design document, section 4, for sub-streams and carries).
+ * out_loss (may be NULL) receives the mean training loss over the epoch. */
+MEM_API mem_status mem_model_train_epoch(mem_model *model, const mem_data *data, int flags,
+                                         mem_progress_fn progress, void *user, double *out_loss);
+/* Mean loss of the model on `data` without training (streams: from zero memory when reset_memory,
+ * else continuing; the stored memory is left at the end of the stream). */
+MEM_API mem_status mem_model_loss(mem_model *model, const mem_data *data, int reset_memory, double *out_loss);
+/* Predictions: (n_seq, max_len, n_outputs) per step or (n_seq, n_outputs) for LAST; probabilities
+ * for a cross-entropy model. Streams start from zero memory when reset_memory is non-zero and leave
+ * the memory at the end of the stream; sequences never touch the stored memory. */
+MEM_API mem_status mem_model_predict(mem_model *model, const mem_data *data, int reset_memory,
+                                     float *out, int64_t out_capacity);
+/* Stateless prediction for serving: the stream continues from `state` (mem_model_state_size bytes,
+ * the layout of mem_model_get_state) and `state` receives the final memory. The model is untouched. */
+MEM_API mem_status mem_model_predict_with_state(const mem_model *model, const mem_data *data,
+                                                void *state, int64_t state_bytes,
+                                                float *out, int64_t out_capacity);
+
+/* ---- memory state: the state table (named tensors) and an opaque blob ------------------------- */
+MEM_API mem_status mem_model_reset_memory(mem_model *model);
+MEM_API mem_status mem_model_reset_training_state(mem_model *model);  /* optimizer moments, carries, counters */
+MEM_API int64_t mem_model_state_count(const mem_model *model);
+MEM_API mem_status mem_model_state_info(const mem_model *model, int64_t index, const char **name,
+                                        int *ndim, int64_t *shape, const char **axes);
+MEM_API mem_status mem_model_state_data(mem_model *model, int64_t index, float **data);
+MEM_API mem_status mem_model_state_size(const mem_model *model, int64_t *n_bytes);
+MEM_API mem_status mem_model_get_state(const mem_model *model, void *buf, int64_t capacity);
+MEM_API mem_status mem_model_set_state(mem_model *model, const void *buf, int64_t n_bytes);
+
+/* ---- parameters: named, axis-tagged tensors ----------------------------------------------------
+ * shape and axes have room for 4 entries; axes are tags such as "H", "I", "O";
+ * permutable[k] is 1 where axis k is a permutation symmetry of the model. */
+MEM_API int64_t mem_model_param_count(const mem_model *model);
+MEM_API mem_status mem_model_param_info(const mem_model *model, int64_t index, const char **name,
+                                        int *ndim, int64_t *shape, const char **axes, int *permutable,
+                                        int *trainable);
+MEM_API mem_status mem_model_param_find(const mem_model *model, const char *name, int64_t *index);
+MEM_API mem_status mem_model_param_data(mem_model *model, int64_t index, float **data);
+/* Freeze masks: mask has one byte per entry of the tensor, 1 = frozen (kept bit-identical). */
+MEM_API mem_status mem_model_freeze(mem_model *model, const char *param, const uint8_t *mask, int64_t n);
+MEM_API mem_status mem_model_frozen(const mem_model *model, const char *param, uint8_t *mask, int64_t capacity);
+MEM_API mem_status mem_model_unfreeze_all(mem_model *model);
+
+/* ---- diagnostics by name ---------------------------------------------------------------------- */
+MEM_API int64_t mem_model_diag_count(const mem_model *model);
+MEM_API mem_status mem_model_diag(const mem_model *model, int64_t index, const char **name,
+                                  double *values, int64_t capacity, int64_t *n_values);
+
+/* ---- persistence: file (atomic: temp file, fsync, rename, fsync of the directory) and buffer ----
+ * metadata_json: the caller's JSON text, stored as is; NULL keeps the model's current metadata. */
+MEM_API mem_status mem_model_save(const mem_model *model, const char *path, const char *metadata_json);
+MEM_API mem_status mem_model_load(const char *path, mem_model **out);
+MEM_API mem_status mem_model_save_size(const mem_model *model, const char *metadata_json, int64_t *n_bytes);
+MEM_API mem_status mem_model_save_buffer(const mem_model *model, const char *metadata_json, void *buf,
+                                         int64_t capacity);
+MEM_API mem_status mem_model_load_buffer(const void *buf, int64_t n_bytes, mem_model **out);
+MEM_API mem_status mem_model_set_metadata(mem_model *model, const char *metadata_json);
+/* Copies the metadata (NUL-terminated) if it fits `capacity`; *length receives strlen. */
+MEM_API mem_status mem_model_metadata(const mem_model *model, char *buf, int64_t capacity, int64_t *length);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBMEM_H */

@@ -1,0 +1,204 @@
+/* AMRC — adaptive memory recurrent cell (spec/cells.md): every neuron keeps its own echo of its
+ * last output and a leaky memory that feeds back through a learned gain; there is no recurrent
+ * matrix, so lanes and neurons are independent across time and one pass over a window needs only
+ * the hoisted input projection plus elementwise work.
+ *
+ *   u_t = tanh(W x_t + b + w_m ⊙ m_{t-1})
+ *   h_t = u_t + β ⊙ h_{t-1}
+ *   m_t = (1 - α) ⊙ m_{t-1} + α ⊙ u_t          z_t = h_t,  β = σ(β̂), α = σ(α̂)
+ *
+ * Compiled twice (float and double, see core/real.h). */
+#define MEM_GENERIC_SOURCE
+#include "cells/cell_util.h"
+#include "core/error.h"
+#include "kernels/gemm.h"
+#include "model/kind.h"
+
+enum { AMRC_W, AMRC_B, AMRC_WM, AMRC_BETA, AMRC_ALPHA };
+
+static void amrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
+                         mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
+    const mem_arch *a = net->arch;
+    const int64_t H = a->hidden, I = a->n_inputs, S = 2 * H;
+    const mem_real *W = net->w + a->params[AMRC_W].offset;
+    const mem_real *bias = net->w + a->params[AMRC_B].offset;
+    const mem_real *wm = net->w + a->params[AMRC_WM].offset;
+    const mem_real *beta_logit = net->w + a->params[AMRC_BETA].offset;
+    const mem_real *alpha_logit = net->w + a->params[AMRC_ALPHA].offset;
+    mem_real *beta = proj + T * B * H, *alpha = beta + H;
+    for (int64_t j = 0; j < H; j++) {
+        beta[j] = mr_sigmoid(beta_logit[j]);
+        alpha[j] = mr_sigmoid(alpha_logit[j]);
+    }
+    mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, W, I, MEM_R(0), proj, H, net->n_threads);
+
+    const int64_t n_blocks = mem_lane_blocks(B);
+    const int nt = mem_threads_for(net->n_threads, 8 * T * B * H);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+        for (int64_t t = 0; t < T; t++) {
+            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+                const mem_real *prev = states + (t * B + lane) * S;
+                mem_real *next = states + ((t + 1) * B + lane) * S;
+                mem_real *zt = z + (t * B + lane) * H;
+                mem_real *u = extra + (t * B + lane) * H;
+                if (mem_lane_held(len, t, lane)) {
+                    memcpy(next, prev, (size_t)S * sizeof *next);
+                    memcpy(zt, prev, (size_t)H * sizeof *zt);
+                    memset(u, 0, (size_t)H * sizeof *u);
+                    continue;
+                }
+                const mem_real *p = proj + (t * B + lane) * H;
+                const mem_real *h_prev = prev, *m_prev = prev + H;
+                mem_real *h = next, *m = next + H;
+                for (int64_t j = 0; j < H; j++) {
+                    mem_real uj = mr_tanh(p[j] + bias[j] + wm[j] * m_prev[j]);
+                    u[j] = uj;
+                    h[j] = uj + beta[j] * h_prev[j];
+                    m[j] = (MEM_R(1) - alpha[j]) * m_prev[j] + alpha[j] * uj;
+                    zt[j] = h[j];
+                }
+            }
+        }
+    }
+}
+
+static void amrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
+                          const mem_real *states, const mem_real *proj, const mem_real *extra,
+                          const mem_real *dz, mem_real *d_state, mem_real *scratch) {
+    const mem_arch *a = net->arch;
+    const int64_t H = a->hidden, I = a->n_inputs, S = 2 * H;
+    const mem_real *wm = net->w + a->params[AMRC_WM].offset;
+    const mem_real *beta = proj + T * B * H, *alpha = beta + H;
+    mem_real *dpre_all = scratch;
+    mem_real *partials = scratch + T * B * H; /* per block: d w_m | d β | d α */
+    const int64_t n_blocks = mem_lane_blocks(B);
+    const int nt = mem_threads_for(net->n_threads, 12 * T * B * H);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+        mem_real *d_wm = partials + blk * 3 * H, *d_beta = d_wm + H, *d_alpha = d_beta + H;
+        memset(d_wm, 0, (size_t)(3 * H) * sizeof *d_wm);
+        for (int64_t t = T - 1; t >= 0; t--) {
+            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+                mem_real *gh = d_state + lane * S, *gm = gh + H;
+                const mem_real *dzt = dz + (t * B + lane) * H;
+                mem_real *dpre = dpre_all + (t * B + lane) * H;
+                if (mem_lane_held(len, t, lane)) {
+                    /* z_t copies the held h, and the state passes through unchanged. */
+                    for (int64_t j = 0; j < H; j++) gh[j] += dzt[j];
+                    memset(dpre, 0, (size_t)H * sizeof *dpre);
+                    continue;
+                }
+                const mem_real *prev = states + (t * B + lane) * S;
+                const mem_real *h_prev = prev, *m_prev = prev + H;
+                const mem_real *u = extra + (t * B + lane) * H;
+                for (int64_t j = 0; j < H; j++) {
+                    mem_real g_h = gh[j] + dzt[j];
+                    mem_real g_m = gm[j];
+                    mem_real du = g_h + alpha[j] * g_m;
+                    mem_real dp = du * (MEM_R(1) - u[j] * u[j]);
+                    dpre[j] = dp;
+                    d_beta[j] += g_h * h_prev[j];
+                    d_alpha[j] += g_m * (u[j] - m_prev[j]);
+                    d_wm[j] += dp * m_prev[j];
+                    gh[j] = beta[j] * g_h;
+                    gm[j] = (MEM_R(1) - alpha[j]) * g_m + wm[j] * dp;
+                }
+            }
+        }
+    }
+    mem_real *g_wm = net->g + a->params[AMRC_WM].offset;
+    mem_real *g_beta = net->g + a->params[AMRC_BETA].offset;
+    mem_real *g_alpha = net->g + a->params[AMRC_ALPHA].offset;
+    const int learn_rates = a->params[AMRC_BETA].trainable;
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const mem_real *d_wm = partials + blk * 3 * H, *d_beta = d_wm + H, *d_alpha = d_beta + H;
+        for (int64_t j = 0; j < H; j++) {
+            g_wm[j] += d_wm[j];
+            if (learn_rates) {
+                g_beta[j] += d_beta[j] * beta[j] * (MEM_R(1) - beta[j]);
+                g_alpha[j] += d_alpha[j] * alpha[j] * (MEM_R(1) - alpha[j]);
+            }
+        }
+    }
+    mem_real *g_w = net->g + a->params[AMRC_W].offset;
+    mem_real *g_b = net->g + a->params[AMRC_B].offset;
+    mem_gemm_real(1, 0, H, I, T * B, MEM_R(1), dpre_all, H, x, I, MEM_R(1), g_w, I, net->n_threads);
+    mem_column_sums_add(dpre_all, T * B, H, g_b);
+}
+
+const mem_cell_ops MEM_FN(mem_amrc_ops) = {amrc_forward, amrc_backward};
+
+#ifndef MEM_REAL_DOUBLE
+/* ---- type-independent part: configuration table, layout, diagnostics (float build only) ---- */
+
+static const mem_param_def amrc_params[] = {
+    {"beta", MEM_PARAM_FLOAT, MEM_TABLE_ARCH, 0.3, 0.0, 1.0, MEM_BOUND_MIN_OPEN | MEM_BOUND_MAX_OPEN, NULL,
+     "echo strength: h_t = u_t + beta * h_{t-1} (per-neuron initial value)"},
+    {"alpha", MEM_PARAM_FLOAT, MEM_TABLE_ARCH, 0.1, 0.0, 1.0, MEM_BOUND_MIN_OPEN | MEM_BOUND_MAX_OPEN, NULL,
+     "memory rate: m_t = (1 - alpha) m_{t-1} + alpha u_t (per-neuron initial value)"},
+    {"learn_memory", MEM_PARAM_BOOL, MEM_TABLE_ARCH, 1, 0, 1, 0, NULL, "train beta and alpha per neuron"},
+    {"spread_init", MEM_PARAM_BOOL, MEM_TABLE_ARCH, 1, 0, 1, 0, NULL,
+     "spread each neuron's beta and alpha logits uniformly +-1.5 around the given value"},
+};
+
+static mem_status amrc_layout(const mem_config *cfg, mem_arch *a) {
+    const int64_t H = a->hidden, I = a->n_inputs;
+    const int learn = mem_config_value(cfg, "learn_memory") != 0;
+    const double spread = mem_config_value(cfg, "spread_init") != 0 ? 1.5 : 0.0;
+    const int64_t hi[2] = {H, I};
+    const char *ax_hi[2] = {"H", "I"}, *ax_h[1] = {"H"};
+    MEM_CHECK(mem_arch_add_param(a, "W", 2, hi, ax_hi, MEM_INIT_GLOROT, 0, 0, 1, 1));
+    MEM_CHECK(mem_arch_add_param(a, "b", 1, &H, ax_h, MEM_INIT_ZERO, 0, 0, 1, 0));
+    MEM_CHECK(mem_arch_add_param(a, "w_m", 1, &H, ax_h, MEM_INIT_CONST, 0.5, 0, 1, 0));
+    MEM_CHECK(mem_arch_add_param(a, "beta_logit", 1, &H, ax_h, MEM_INIT_LOGIT_SPREAD,
+                                 mem_config_value(cfg, "beta"), spread, learn, 0));
+    MEM_CHECK(mem_arch_add_param(a, "alpha_logit", 1, &H, ax_h, MEM_INIT_LOGIT_SPREAD,
+                                 mem_config_value(cfg, "alpha"), spread, learn, 0));
+    MEM_CHECK(mem_arch_add_state(a, "h", 1, &H, ax_h));
+    MEM_CHECK(mem_arch_add_state(a, "m", 1, &H, ax_h));
+    a->proj_per_step = H;
+    a->per_window = 2 * H;
+    a->extra_per_step = H;
+    a->bwd_per_step = H;
+    a->grad_per_block = 3 * H;
+    return MEM_OK;
+}
+
+static double sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
+
+static const char *const amrc_diag_names[] = {"beta", "alpha", "memory_gain", "memory_magnitude"};
+
+static mem_status amrc_diag(const mem_arch *a, const float *w, const float *memory, int index,
+                            double *values, int64_t capacity, int64_t *n_values) {
+    const int64_t H = a->hidden;
+    if (index == 3) {
+        double s = 0;
+        for (int64_t j = 0; j < H; j++) s += fabs(memory[H + j]);
+        *n_values = 1;
+        if (capacity >= 1) values[0] = s / (double)H;
+        return MEM_OK;
+    }
+    static const int source[3] = {AMRC_BETA, AMRC_ALPHA, AMRC_WM};
+    const float *p = w + a->params[source[index]].offset;
+    *n_values = H;
+    for (int64_t j = 0; j < H && j < capacity; j++) values[j] = index < 2 ? sigmoid(p[j]) : p[j];
+    return MEM_OK;
+}
+
+const mem_kind mem_kind_amrc = {
+    .name = "amrc",
+    .doc = "adaptive memory recurrent cell: per-neuron echo and leaky memory with a learned gain",
+    .params = amrc_params,
+    .n_params = (int)(sizeof amrc_params / sizeof amrc_params[0]),
+    .default_learning_rate = 0.01,
+    .default_skip = 0,
+    .layout = amrc_layout,
+    .diag_names = amrc_diag_names,
+    .n_diags = 4,
+    .diag = amrc_diag,
+    .ops_f32 = &mem_amrc_ops_f32,
+};
+#endif

@@ -1,0 +1,47 @@
+/* The scalar type of type-generic numerical code (cells, readout, loss, the window engine).
+ * Those files are compiled twice: as float into libmem, and with MEM_REAL_DOUBLE into a test-only
+ * library whose finite-difference gradient checks run in double. MEM_FN gives each build's
+ * functions their own names (amrc_forward_f32 / amrc_forward_f64) so both link into one test. */
+#ifndef MEM_CORE_REAL_H
+#define MEM_CORE_REAL_H
+
+#include <math.h>
+
+#ifdef MEM_REAL_DOUBLE
+typedef double mem_real;
+#define MEM_FN(name) name##_f64
+#define MEM_R(x) (x)
+#define mr_tanh tanh
+#define mr_exp exp
+#define mr_expm1 expm1
+#define mr_log log
+#define mr_log1p log1p
+#define mr_sqrt sqrt
+#define mr_fabs fabs
+#define mem_gemm_real mem_gemm_f64
+#else
+typedef float mem_real;
+#define MEM_FN(name) name##_f32
+#define MEM_R(x) ((float)(x))
+#define mr_tanh tanhf
+#define mr_exp expf
+#define mr_expm1 expm1f
+#define mr_log logf
+#define mr_log1p log1pf
+#define mr_sqrt sqrtf
+#define mr_fabs fabsf
+#define mem_gemm_real mem_gemm_f32
+#endif
+
+static inline mem_real mr_sigmoid(mem_real z) {
+    /* Split by sign so exp never overflows. */
+    if (z >= 0) return MEM_R(1) / (MEM_R(1) + mr_exp(-z));
+    mem_real e = mr_exp(z);
+    return e / (MEM_R(1) + e);
+}
+
+static inline mem_real mr_softplus(mem_real z) {
+    return z > 0 ? z + mr_log1p(mr_exp(-z)) : mr_log1p(mr_exp(z));
+}
+
+#endif

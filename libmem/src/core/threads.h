@@ -1,0 +1,17 @@
+/* Thread-count policy. Parallel loops use `num_threads(mem_threads_for(...))` clauses, never
+ * omp_set_num_threads, so one model's setting never leaks into another's. */
+#ifndef MEM_CORE_THREADS_H
+#define MEM_CORE_THREADS_H
+
+#include <stdint.h>
+
+/* Below this many floating-point operations a parallel region costs more than it saves. */
+#define MEM_PARALLEL_MIN_WORK 32768
+
+/* Threads to use for `work` flops with the model's `requested` setting (0 = OpenMP default):
+ * 1 below the threshold, in a build without OpenMP, or in a forked child (libgomp is not fork-safe). */
+int mem_threads_for(int requested, int64_t work);
+/* Threads available at all (for build info). */
+int mem_threads_max(void);
+
+#endif

@@ -1,0 +1,4 @@
+list(APPEND LIBMEM_SOURCES
+  libmem/src/kernels/gemm.c)
+list(APPEND LIBMEM_AVX2_SOURCES
+  libmem/src/kernels/gemm_avx2.c)

@@ -1,0 +1,63 @@
+/* A model kind (cell): its configuration table, how it lays out parameters and state, its
+ * diagnostics and its numerical ops. The registry (cells/registry.c) is the single list of kinds. */
+#ifndef MEM_MODEL_KIND_H
+#define MEM_MODEL_KIND_H
+
+#include "libmem/libmem.h"
+#include "model/arch.h"
+#include "model/net.h"
+
+#define MEM_MAX_CONFIG_PARAMS 48
+
+typedef struct mem_param_def {
+    const char *name;
+    mem_param_type type;
+    mem_param_table table;
+    double default_value, min_value, max_value;
+    int bounds;            /* MEM_BOUND_* */
+    const char *choices;   /* "a|b|c" for MEM_PARAM_CHOICE */
+    const char *doc;
+} mem_param_def;
+
+typedef struct mem_kind {
+    const char *name;
+    const char *doc;
+    const mem_param_def *params;   /* the cell's own parameters (the common ones come first) */
+    int n_params;
+    double default_learning_rate;
+    int default_skip;
+    /* Registers the cell's parameters and state (arch->hidden, n_inputs, n_outputs already set). */
+    mem_status (*layout)(const mem_config *cfg, mem_arch *arch);
+    const char *const *diag_names;
+    int n_diags;
+    /* Diagnostic `index` from the parameters w and the stored memory (one lane). */
+    mem_status (*diag)(const mem_arch *arch, const float *w, const float *memory, int index,
+                       double *values, int64_t capacity, int64_t *n_values);
+    const mem_cell_ops_f32 *ops_f32;
+} mem_kind;
+
+/* The registry. */
+const mem_kind *mem_kind_find(const char *name);
+int64_t mem_kind_count(void);
+const mem_kind *mem_kind_at(int64_t i);
+
+/* Parameter i of a kind's full table (common parameters, then the kind's), NULL past the end. */
+const mem_param_def *mem_kind_param(const mem_kind *kind, int64_t i);
+int64_t mem_kind_param_total(const mem_kind *kind);
+
+/* Configuration values (internal view of mem_config). */
+struct mem_config {
+    const mem_kind *kind;
+    double values[MEM_MAX_CONFIG_PARAMS];
+};
+/* The value of a parameter known to exist (choices: the index of the choice). */
+double mem_config_value(const mem_config *cfg, const char *key);
+/* Index of `key` in the kind's full table, or -1. */
+int mem_config_index(const mem_kind *kind, const char *key);
+/* Sets a value after validation against the table (error messages name key, value and range). */
+mem_status mem_config_set_value(mem_config *cfg, const char *key, double value, const char *fn);
+void mem_config_defaults(mem_config *cfg, const mem_kind *kind);
+
+extern const mem_kind mem_kind_amrc;
+
+#endif
