@@ -72,14 +72,16 @@ def nrmse(prediction: np.ndarray, target: np.ndarray) -> float:
     return float(np.sqrt(np.mean((prediction - target) ** 2)) / np.std(target))
 
 
-def _predict(model: object, data: _lib.StreamData, n_outputs: int, reset_memory: bool) -> np.ndarray:
+def _predict(model: object, data: _lib.StreamData, n_outputs: int,
+             reset_memory: bool) -> np.ndarray:
     out = np.empty((data.n_steps, n_outputs), dtype=np.float32)
     check(lib.mem_model_predict(model, data.ptr, int(reset_memory),
                                 ffi.from_buffer("float[]", out), out.size))
     return out
 
 
-def demo(epochs: int = 100, hidden_size: int = 32, n_train: int = 2000, n_test: int = 1000) -> Tuple[float, float]:
+def demo(epochs: int = 100, hidden_size: int = 32, n_train: int = 2000,
+         n_test: int = 1000) -> Tuple[float, float]:
     """Train AMRC on Mackey-Glass (x_t -> x_{t+1}) and forecast the continuation of the stream.
 
     Returns
@@ -118,7 +120,8 @@ def info() -> None:
     print(f"library   {build.pop('library')}")
     print(f"build     {_lib.string(lib.mem_build_info())}")
     print(f"kinds     {', '.join(_lib.kinds())}")
-    print(f"threads   {build.get('threads', '?')} (OpenMP default; os.cpu_count() = {os.cpu_count()}, "
+    print(f"threads   {build.get('threads', '?')} (OpenMP default; "
+          f"os.cpu_count() = {os.cpu_count()}, "
           f"OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')})")
     print(f"python    {platform.python_version()} ({sys.executable})")
     print(f"numpy     {np.__version__}")
@@ -126,11 +129,13 @@ def info() -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m memnative", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m memnative",
+                                     description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="versions, build information and threads (for bug reports)")
     demo_parser = commands.add_parser("demo", help="train AMRC on Mackey-Glass and print NRMSE")
-    demo_parser.add_argument("--epochs", type=int, default=100, help="training epochs (default 100)")
+    demo_parser.add_argument("--epochs", type=int, default=100,
+                             help="training epochs (default 100)")
     args = parser.parse_args(argv)
     if args.command == "info":
         info()

@@ -18,9 +18,9 @@ Where the library comes from, first match wins:
 2. The package folder (``memnative/libmem.so``, installed by ``pip install``; for an editable
    install, the folder holding the generated ``_build_info.py``). Its version **and** build id must
    equal those recorded in ``_build_info.py`` at build time, else the import is refused.
-3. A development build of a source checkout (``<repo>/build/libmem.so``, ``<repo>/build/*/libmem.so``,
-   newest first; sanitizer builds skipped, since they cannot be loaded into a plain interpreter).
-   Version checked as for ``MEMNATIVE_LIB``.
+3. A development build of a source checkout (``<repo>/build/libmem.so``,
+   ``<repo>/build/*/libmem.so``, newest first; sanitizer builds are skipped, since they cannot be
+   loaded into a plain interpreter). Version checked as for ``MEMNATIVE_LIB``.
 
 If nothing loads, :class:`OSError` lists every path tried and why it failed.
 """
@@ -49,7 +49,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 _HEADER_IN_REPO = Path("libmem", "include", "libmem", "libmem.h")
 
 
-# ---- the generated binding ------------------------------------------------------------------------
+# ---- the generated binding ----------------------------------------------------------------------
 
 def _source_root() -> Optional[Path]:
     """The repository root when this module runs from a source checkout (editable or PYTHONPATH)."""
@@ -129,7 +129,8 @@ def _verify(ffi_: Any, lib_: Any, path: Path, version: str, build_id: Optional[s
     lib_version, lib_build = _library_identity(ffi_, lib_)
     if lib_version != version or (require_build_id and lib_build != build_id):
         raise ImportError(
-            f"refusing to load {path}: the library reports version {lib_version} build {lib_build}, "
+            f"refusing to load {path}: the library reports version {lib_version} "
+            f"build {lib_build}, "
             f"but this memnative package was built with version {version} build {build_id}. "
             "Reinstall memnative (`pip install --force-reinstall .`) or point MEMNATIVE_LIB at a "
             "library of the same version.")
@@ -170,7 +171,7 @@ def _load() -> Tuple[Any, Any, Path, str, Optional[str]]:
 ffi, lib, LIB_PATH, VERSION, BUILD_ID = _load()
 
 
-# ---- status -> exception ---------------------------------------------------------------------------
+# ---- status -> exception ------------------------------------------------------------------------
 
 #: Exception class per mem_status (design §3). MEM_ERR_IO is built as OSError(errno, message) so
 #: that Python picks the subclass (FileNotFoundError, PermissionError, ...).
@@ -234,7 +235,7 @@ def check(status: int) -> None:
         raise error_from_status(status)
 
 
-# ---- library information --------------------------------------------------------------------------
+# ---- library information ------------------------------------------------------------------------
 
 def kinds() -> List[str]:
     """Names of the model kinds (cells) this library registers, in registry order."""
@@ -263,7 +264,7 @@ def build_info() -> Dict[str, str]:
     return info
 
 
-# ---- configurations and models --------------------------------------------------------------------
+# ---- configurations and models ------------------------------------------------------------------
 
 class ParamInfo(NamedTuple):
     """One row of a kind's parameter tables (``mem_config_param_info``)."""

@@ -1,4 +1,4 @@
-"""Helpers for the tests that drive CMake, ctest and compilers: run a command and show its output."""
+"""Helpers for the tests that drive CMake, ctest and compilers: run, and show all output."""
 from __future__ import annotations
 
 import subprocess

@@ -29,7 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: acceptance-size run, skipped unless --runslow or -m slow")
+    config.addinivalue_line(
+        "markers", "slow: acceptance-size run, skipped unless --runslow or -m slow")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:

@@ -1,4 +1,4 @@
-"""examples/c built against an installed libmem: once with CMake's find_package, once with pkg-config.
+"""examples/c built against an installed libmem: with CMake's find_package, and with pkg-config.
 
 The plain build (``build/ctest``, shared with the C test suite) is installed into a temporary
 prefix; the example must build from that prefix alone and run: train AMRC, save, reload, and get
@@ -71,3 +71,18 @@ def test_example_with_pkg_config(prefix: Path, tmp_path: Path) -> None:
                 "-o", str(exe)], env=env)
     output = run_logged([str(exe), str(tmp_path / "model.mem")], cwd=tmp_path, env=env)
     _check_example_output(output)
+
+
+def test_readme_quickstart_compiles_and_runs(prefix: Path, tmp_path: Path) -> None:
+    """The README's C quickstart is a working program."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"## C quickstart.*?```c\n(.*?)```", readme, re.DOTALL)
+    assert match, "README.md has no C quickstart block"
+    src, exe = tmp_path / "quickstart.c", tmp_path / "quickstart"
+    src.write_text(match.group(1))
+    libdir = _libdir(prefix)
+    run_logged(["cc", "-std=c11", "-Wall", "-Werror", str(src), f"-I{prefix / 'include'}",
+                f"-L{libdir}", "-lmem", "-o", str(exe)])
+    output = run_logged([str(exe)], cwd=tmp_path, env=_run_env(prefix))
+    assert output.startswith("loss "), output
+    assert (tmp_path / "model.mem").is_file()

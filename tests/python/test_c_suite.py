@@ -14,7 +14,8 @@ import pytest
 
 from cmake_util import BUILD_JOBS, REPO_ROOT, cmake_build, run_logged
 
-_LEAK_PROBE = "#include <stdlib.h>\nint main(void) { void *volatile p = malloc(7); p = 0; return 0; }\n"
+_LEAK_PROBE = ("#include <stdlib.h>\n"
+               "int main(void) { void *volatile p = malloc(7); p = 0; return 0; }\n")
 
 
 def _leak_sanitizer_works(work_dir: Path) -> bool:
@@ -35,7 +36,8 @@ def _leak_sanitizer_works(work_dir: Path) -> bool:
 def _sanitizer_env(build_dir: Path) -> Dict[str, str]:
     # detect_leaks=1 wherever LeakSanitizer works (it does on this project's machines); where the
     # process runs under ptrace LeakSanitizer cannot work at all, so leaks go unchecked there
-    # (detect_leaks=0) rather than every test dying with "LeakSanitizer has encountered a fatal error".
+    # (detect_leaks=0) rather than every test dying with "LeakSanitizer has encountered a fatal
+    # error".
     leaks = "1" if _leak_sanitizer_works(build_dir) else "0"
     return {
         **os.environ,

@@ -1,4 +1,4 @@
-"""A model's life through the raw binding: create, train, save to a buffer, load, predict, fail well."""
+"""A model's life through the raw binding: create, train, save, load, predict, and fail well."""
 from __future__ import annotations
 
 import math
@@ -100,7 +100,8 @@ def test_too_small_output_raises_value_error(trained: Tuple[Any, float],
     model, _ = trained
     out = np.empty((N_STEPS - 1, N_OUT), dtype=np.float32)
     with pytest.raises(ValueError) as excinfo:
-        check(lib.mem_model_predict(model, stream.ptr, 1, ffi.from_buffer("float[]", out), out.size))
+        check(lib.mem_model_predict(model, stream.ptr, 1, ffi.from_buffer("float[]", out),
+                                    out.size))
     assert str(excinfo.value) == _last_error()
 
 

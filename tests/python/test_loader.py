@@ -79,7 +79,7 @@ def test_build_info_names_the_loaded_build() -> None:
     assert Path(info["library"]) == _lib.LIB_PATH
 
 
-# ---- the loader, in fresh interpreters ------------------------------------------------------------
+# ---- the loader, in fresh interpreters ----------------------------------------------------------
 
 def _package_copy(tmp_path: Path, version: Optional[str] = None,
                   build_id: Optional[str] = None) -> Path:
@@ -87,7 +87,8 @@ def _package_copy(tmp_path: Path, version: Optional[str] = None,
     site = tmp_path / "site"
     shutil.copytree(PACKAGE_DIR, site / "memnative", ignore=shutil.ignore_patterns("__pycache__"))
     info = site / "memnative" / "_build_info.py"
-    info.write_text(f"VERSION = {version or _lib.VERSION!r}\nBUILD_ID = {build_id or _lib.BUILD_ID!r}\n")
+    info.write_text(f"VERSION = {version or _lib.VERSION!r}\n"
+                    f"BUILD_ID = {build_id or _lib.BUILD_ID!r}\n")
     return site
 
 
@@ -127,7 +128,8 @@ def test_memnative_lib_of_another_build_loads_with_a_warning(tmp_path: Path) -> 
 
 @needs_built_package
 def test_memnative_lib_of_another_version_is_refused(tmp_path: Path) -> None:
-    proc = _import_in_subprocess(_package_copy(tmp_path, version="9.9.9"), lib_env=str(_lib.LIB_PATH))
+    proc = _import_in_subprocess(_package_copy(tmp_path, version="9.9.9"),
+                                 lib_env=str(_lib.LIB_PATH))
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr and "9.9.9" in proc.stderr
 

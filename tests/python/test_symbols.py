@@ -57,7 +57,8 @@ def test_every_declared_function_resolves(header_functions: List[str]) -> None:
 
 def test_binding_declares_the_header_functions(header_functions: List[str]) -> None:
     """The generated module (what the package uses) declares the functions of this header."""
-    functions = {name for name in dir(_lib.lib) if isinstance(getattr(_lib.lib, name), _lib.ffi.CData)}
+    functions = {name for name in dir(_lib.lib)
+                 if isinstance(getattr(_lib.lib, name), _lib.ffi.CData)}
     assert functions == set(header_functions)
 
 
@@ -71,5 +72,5 @@ def test_exports_are_exactly_the_header_functions(header_functions: List[str]) -
         if len(parts) == 3 and parts[1] in ("T", "W", "i"):  # functions: text, weak, indirect
             exported.add(parts[2].split("@")[0])
     expected = set(header_functions)
-    assert exported - expected == set(), f"exported but not in libmem.h: {sorted(exported - expected)}"
-    assert expected - exported == set(), f"in libmem.h but not exported: {sorted(expected - exported)}"
+    assert not exported - expected, f"exported, not in libmem.h: {sorted(exported - expected)}"
+    assert not expected - exported, f"in libmem.h, not exported: {sorted(expected - exported)}"

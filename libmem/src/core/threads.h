@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* Below this many floating-point operations a parallel region costs more than it saves. */
-#define MEM_PARALLEL_MIN_WORK 32768
+#define MEM_PARALLEL_MIN_WORK (1 << 20)
 
 /* Threads to use for `work` flops with the model's `requested` setting (0 = OpenMP default):
  * 1 below the threshold, in a build without OpenMP, or in a forked child (libgomp is not fork-safe). */
