@@ -395,6 +395,9 @@ class StreamData:
         if self.x.ndim != 2:
             raise ValueError(f"a stream is 2-D (n_steps, n_features), got shape {self.x.shape}")
         self.y = None if y is None else np.ascontiguousarray(y, dtype=np.float32)
+        if self.y is not None and (self.y.ndim != 2 or self.y.shape[0] != self.x.shape[0]):
+            raise ValueError(f"targets of a stream are 2-D (n_steps, n_outputs) with the rows of "
+                             f"x ({self.x.shape[0]}), got shape {self.y.shape}")
         self.ptr = ffi.new("mem_data *")
         self.ptr.layout = lib.MEM_LAYOUT_STREAM
         self.ptr.target = lib.MEM_TARGET_PER_STEP

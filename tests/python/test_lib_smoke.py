@@ -117,8 +117,3 @@ def test_truncated_buffer_raises_format_error(trained: Tuple[Any, float]) -> Non
     with pytest.raises(memnative.FormatError):
         _load_buffer(buf[: len(buf) // 2])
 
-
-def test_missing_file_raises_file_not_found(tmp_path: Any) -> None:
-    out = ffi.new("mem_model **")
-    with pytest.raises(FileNotFoundError):
-        check(lib.mem_model_load(str(tmp_path / "missing.mem").encode(), out))

@@ -66,7 +66,7 @@ void mem_gemm_f32_fma_unpacked(int trans_a, int trans_b, int64_t m, int64_t n, i
  * contiguous: read them in order (a strided walk per panel thrashes the cache when lda is a power
  * of two) and copy each MR group with one 8-wide load and store whose 2 extra lanes land on the
  * panel's next p slot, written afterwards. The last p, and groups whose 8-wide load could run past
- * A, are copied one by one. Rows past mc in the last panel stay unset: the kernel never reads them. */
+ * A, are copied one by one. Rows past mc in the last panel are zero. */
 static void pack_a_t(const float *a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
                      float *restrict dst) {
     int64_t q_vec = mc >= 8 ? (mc - 8) / MR * MR + MR : 0; /* groups [0, q_vec) may load 8 */
@@ -77,8 +77,23 @@ static void pack_a_t(const float *a, int64_t lda, int64_t i0, int64_t mc, int64_
         if (p + 1 < kc)
             for (; q < q_vec; q += MR) _mm256_storeu_ps(d + q * kc, _mm256_loadu_ps(s + q));
         for (; q < mc; q += MR) {
-            int64_t rows = min_i64(MR, mc - q);
-            for (int64_t r = 0; r < rows; r++) d[q * kc + r] = s[q + r];
+            int64_t rows = min_i64(MR, mc - q), r = 0;
+            for (; r < rows; r++) d[q * kc + r] = s[q + r];
+            for (; r < MR; r++) d[q * kc + r] = 0.0f;
+        }
+    }
+}
+
+/* Untransposed A, same panel layout (used for the 12x8 kernel, which reads whole panels). */
+static void pack_a_n(const float *a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                     float *restrict dst) {
+    for (int64_t r = 0; r < round_up(mc, MR); r++) {
+        float *d = dst + r / MR * MR * kc + r % MR;
+        if (r < mc) {
+            const float *s = a + (i0 + r) * lda + p0;
+            for (int64_t p = 0; p < kc; p++) d[p * MR] = s[p];
+        } else {
+            for (int64_t p = 0; p < kc; p++) d[p * MR] = 0.0f;
         }
     }
 }
@@ -126,32 +141,36 @@ static inline __m256i lane_mask(int64_t cnt) {
     return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - cnt));
 }
 
-/* One output row of a micro-tile with contiguous columns: C = alpha * acc + beta * C, the same
- * vector ops for full and partial rows (only the load/store differ). beta == 0 never reads C. */
-static inline void store_row(float *c, __m256 v0, __m256 v1, __m256 va, __m256 vb, int beta_zero,
-                             int full, __m256i m0, __m256i m1) {
-    __m256 t0 = _mm256_mul_ps(va, v0);
-    __m256 t1 = _mm256_mul_ps(va, v1);
+/* 8 contiguous outputs: C = alpha * acc + beta * C; the same vector ops for full and partial
+ * groups (only the load/store differ). beta == 0 never reads C. */
+static inline void store8(float *c, __m256 v, __m256 va, __m256 vb, int beta_zero, int full,
+                          __m256i mask) {
+    __m256 t = _mm256_mul_ps(va, v);
     if (full) {
-        if (!beta_zero) {
-            t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(c)));
-            t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(c + 8)));
-        }
-        _mm256_storeu_ps(c, t0);
-        _mm256_storeu_ps(c + 8, t1);
+        if (!beta_zero) t = _mm256_add_ps(t, _mm256_mul_ps(vb, _mm256_loadu_ps(c)));
+        _mm256_storeu_ps(c, t);
     } else {
-        if (!beta_zero) {
-            t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_maskload_ps(c, m0)));
-            t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_maskload_ps(c + 8, m1)));
-        }
-        _mm256_maskstore_ps(c, m0, t0);
-        _mm256_maskstore_ps(c + 8, m1, t1);
+        if (!beta_zero) t = _mm256_add_ps(t, _mm256_mul_ps(vb, _mm256_maskload_ps(c, mask)));
+        _mm256_maskstore_ps(c, mask, t);
     }
 }
 
-/* Where a micro-kernel's operands and output live. Element (r, p) of the A micro-panel is
- * a[r * rs + p * ks]; row p of the B micro-panel is b + p * bs (16 floats). Output element (r, j)
- * is c[r * crs + j * ccs]; only the mr x nr corner is written. */
+/* The transposed-output case (C^T orientation): the accumulators, parked with row stride ld,
+ * go out one by one with the same two roundings as store8. */
+static void store_strided(const float *park, int64_t ld, int mr, int nr, float *c, int64_t crs,
+                          int64_t ccs, float alpha, float beta) {
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) {
+            float *cp = c + r * crs + j * ccs;
+            float t = alpha * park[r * ld + j];
+            *cp = beta == 0.0f ? t : t + beta * *cp;
+        }
+}
+
+/* Where a micro-kernel's operands and output live. Element (r, p) of op(A) is a[r * rs + p * ks]
+ * (for the 12x8 kernel: packed panels, rows 6..11 at a + 6 * kc); row p of the op(B) panel starts
+ * at b + p * bs. Output element (r, j) is c[r * crs + j * ccs]; only the mr x nr corner is written.
+ * park: the accumulators between k blocks (and for the strided store). */
 typedef struct {
     const float *a;
     int64_t rs, ks;
@@ -160,95 +179,186 @@ typedef struct {
     float *c;
     int64_t crs, ccs;
     int mr, nr;
+    float *park;
 } micro_args;
 
+#define PARK12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
 /* 6x16 micro-kernel over one k block. first: start the accumulators at 0, else reload them from
- * `park`; last: write alpha * acc + beta * C, else park them. */
-static inline void micro_6x16(int64_t kc, const micro_args *g, float *restrict park, int first,
-                              int last, float alpha, float beta) {
+ * park; last: write alpha * acc + beta * C, else park them. */
+static inline void micro_6x16(int64_t kc, const micro_args *g, int first, int last, float alpha,
+                              float beta) {
     const float *ap = g->a, *bp = g->b;
     int64_t rs = g->rs, ks = g->ks, bs = g->bs;
     int mr = g->mr;
+    float *park = g->park;
     /* Rows past mr read row 0 again (always valid memory); their results are dropped. */
     const float *a0 = ap, *a1 = mr > 1 ? ap + rs : ap, *a2 = mr > 2 ? ap + 2 * rs : ap;
     const float *a3 = mr > 3 ? ap + 3 * rs : ap, *a4 = mr > 4 ? ap + 4 * rs : ap;
     const float *a5 = mr > 5 ? ap + 5 * rs : ap;
-    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    /* acc_r = columns 0..7 of row r/2 for even r, 8..15 for odd r (park order). */
+    __m256 acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11;
+#define ZERO_ACC(i) acc##i = _mm256_setzero_ps();
+#define LOAD_ACC(i) acc##i = _mm256_load_ps(park + 8 * (i));
+#define STORE_ACC(i) _mm256_store_ps(park + 8 * (i), acc##i);
     if (first) {
-        c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
-        c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+        PARK12(ZERO_ACC)
     } else {
-        c00 = _mm256_load_ps(park + 0);
-        c01 = _mm256_load_ps(park + 8);
-        c10 = _mm256_load_ps(park + 16);
-        c11 = _mm256_load_ps(park + 24);
-        c20 = _mm256_load_ps(park + 32);
-        c21 = _mm256_load_ps(park + 40);
-        c30 = _mm256_load_ps(park + 48);
-        c31 = _mm256_load_ps(park + 56);
-        c40 = _mm256_load_ps(park + 64);
-        c41 = _mm256_load_ps(park + 72);
-        c50 = _mm256_load_ps(park + 80);
-        c51 = _mm256_load_ps(park + 88);
+        PARK12(LOAD_ACC)
     }
     for (int64_t p = 0, q = 0; p < kc; p++, q += ks, bp += bs) {
         __m256 b0 = _mm256_loadu_ps(bp);
         __m256 b1 = _mm256_loadu_ps(bp + 8);
         __m256 av = _mm256_broadcast_ss(a0 + q);
-        c00 = _mm256_fmadd_ps(av, b0, c00);
-        c01 = _mm256_fmadd_ps(av, b1, c01);
+        acc0 = _mm256_fmadd_ps(av, b0, acc0);
+        acc1 = _mm256_fmadd_ps(av, b1, acc1);
         av = _mm256_broadcast_ss(a1 + q);
-        c10 = _mm256_fmadd_ps(av, b0, c10);
-        c11 = _mm256_fmadd_ps(av, b1, c11);
+        acc2 = _mm256_fmadd_ps(av, b0, acc2);
+        acc3 = _mm256_fmadd_ps(av, b1, acc3);
         av = _mm256_broadcast_ss(a2 + q);
-        c20 = _mm256_fmadd_ps(av, b0, c20);
-        c21 = _mm256_fmadd_ps(av, b1, c21);
+        acc4 = _mm256_fmadd_ps(av, b0, acc4);
+        acc5 = _mm256_fmadd_ps(av, b1, acc5);
         av = _mm256_broadcast_ss(a3 + q);
-        c30 = _mm256_fmadd_ps(av, b0, c30);
-        c31 = _mm256_fmadd_ps(av, b1, c31);
+        acc6 = _mm256_fmadd_ps(av, b0, acc6);
+        acc7 = _mm256_fmadd_ps(av, b1, acc7);
         av = _mm256_broadcast_ss(a4 + q);
-        c40 = _mm256_fmadd_ps(av, b0, c40);
-        c41 = _mm256_fmadd_ps(av, b1, c41);
+        acc8 = _mm256_fmadd_ps(av, b0, acc8);
+        acc9 = _mm256_fmadd_ps(av, b1, acc9);
         av = _mm256_broadcast_ss(a5 + q);
-        c50 = _mm256_fmadd_ps(av, b0, c50);
-        c51 = _mm256_fmadd_ps(av, b1, c51);
+        acc10 = _mm256_fmadd_ps(av, b0, acc10);
+        acc11 = _mm256_fmadd_ps(av, b1, acc11);
     }
     if (!last || g->ccs != 1) {
-        _mm256_store_ps(park + 0, c00);
-        _mm256_store_ps(park + 8, c01);
-        _mm256_store_ps(park + 16, c10);
-        _mm256_store_ps(park + 24, c11);
-        _mm256_store_ps(park + 32, c20);
-        _mm256_store_ps(park + 40, c21);
-        _mm256_store_ps(park + 48, c30);
-        _mm256_store_ps(park + 56, c31);
-        _mm256_store_ps(park + 64, c40);
-        _mm256_store_ps(park + 72, c41);
-        _mm256_store_ps(park + 80, c50);
-        _mm256_store_ps(park + 88, c51);
-        if (!last) return;
-        /* Transposed output (C^T orientation): the same two roundings per element, in scalar. */
-        for (int r = 0; r < mr; r++)
-            for (int j = 0; j < g->nr; j++) {
-                float *cp = g->c + r * g->crs + j * g->ccs;
-                float t = alpha * park[r * NR + j];
-                *cp = beta == 0.0f ? t : t + beta * *cp;
-            }
+        PARK12(STORE_ACC)
+        if (last) store_strided(park, NR, mr, g->nr, g->c, g->crs, g->ccs, alpha, beta);
         return;
     }
-    __m256 va = _mm256_set1_ps(alpha);
-    __m256 vb = _mm256_set1_ps(beta);
-    int beta_zero = beta == 0.0f;
-    int full = g->nr == NR;
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    int bz = beta == 0.0f, f0 = g->nr >= 8, f1 = g->nr == NR;
     __m256i m0 = lane_mask(g->nr), m1 = lane_mask(g->nr - 8);
     float *c = g->c;
     int64_t ldc = g->crs;
-    store_row(c, c00, c01, va, vb, beta_zero, full, m0, m1);
-    if (mr > 1) store_row(c + ldc, c10, c11, va, vb, beta_zero, full, m0, m1);
-    if (mr > 2) store_row(c + 2 * ldc, c20, c21, va, vb, beta_zero, full, m0, m1);
-    if (mr > 3) store_row(c + 3 * ldc, c30, c31, va, vb, beta_zero, full, m0, m1);
-    if (mr > 4) store_row(c + 4 * ldc, c40, c41, va, vb, beta_zero, full, m0, m1);
-    if (mr > 5) store_row(c + 5 * ldc, c50, c51, va, vb, beta_zero, full, m0, m1);
+    store8(c, acc0, va, vb, bz, f0, m0);
+    store8(c + 8, acc1, va, vb, bz, f1, m1);
+    if (mr > 1) store8(c + ldc, acc2, va, vb, bz, f0, m0), store8(c + ldc + 8, acc3, va, vb, bz, f1, m1);
+    c += 2 * ldc;
+    if (mr > 2) store8(c, acc4, va, vb, bz, f0, m0), store8(c + 8, acc5, va, vb, bz, f1, m1);
+    if (mr > 3) store8(c + ldc, acc6, va, vb, bz, f0, m0), store8(c + ldc + 8, acc7, va, vb, bz, f1, m1);
+    c += 2 * ldc;
+    if (mr > 4) store8(c, acc8, va, vb, bz, f0, m0), store8(c + 8, acc9, va, vb, bz, f1, m1);
+    if (mr > 5) store8(c + ldc, acc10, va, vb, bz, f0, m0), store8(c + ldc + 8, acc11, va, vb, bz, f1, m1);
+}
+
+/* 12x8 micro-kernel for tiles of 7..12 rows: one pass over each B row instead of two. op(A) is in
+ * two packed 6-row panels (zero-padded), so g->rs/ks are unused. */
+static inline void micro_12x8(int64_t kc, const micro_args *g, int first, int last, float alpha,
+                              float beta) {
+    const float *a0 = g->a, *a1 = g->a + MR * kc, *bp = g->b;
+    int64_t bs = g->bs;
+    float *park = g->park;
+    __m256 acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11;
+    if (first) {
+        PARK12(ZERO_ACC)
+    } else {
+        PARK12(LOAD_ACC)
+    }
+    for (int64_t p = 0; p < kc; p++, a0 += MR, a1 += MR, bp += bs) {
+        __m256 b0 = _mm256_loadu_ps(bp);
+        acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 0), b0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 1), b0, acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 2), b0, acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 3), b0, acc3);
+        acc4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 4), b0, acc4);
+        acc5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 5), b0, acc5);
+        acc6 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 0), b0, acc6);
+        acc7 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 1), b0, acc7);
+        acc8 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 2), b0, acc8);
+        acc9 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 3), b0, acc9);
+        acc10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 4), b0, acc10);
+        acc11 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 5), b0, acc11);
+    }
+    if (!last || g->ccs != 1) {
+        PARK12(STORE_ACC)
+        if (last) store_strided(park, 8, g->mr, g->nr, g->c, g->crs, g->ccs, alpha, beta);
+        return;
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    int bz = beta == 0.0f, f = g->nr == 8, mr = g->mr;
+    __m256i mk = lane_mask(g->nr);
+    float *c = g->c;
+    int64_t ldc = g->crs;
+    /* mr is 7..12 here. */
+    store8(c, acc0, va, vb, bz, f, mk);
+    store8(c + ldc, acc1, va, vb, bz, f, mk);
+    store8(c + 2 * ldc, acc2, va, vb, bz, f, mk);
+    store8(c + 3 * ldc, acc3, va, vb, bz, f, mk);
+    store8(c + 4 * ldc, acc4, va, vb, bz, f, mk);
+    store8(c + 5 * ldc, acc5, va, vb, bz, f, mk);
+    c += 6 * ldc;
+    store8(c, acc6, va, vb, bz, f, mk);
+    if (mr > 7) store8(c + ldc, acc7, va, vb, bz, f, mk);
+    if (mr > 8) store8(c + 2 * ldc, acc8, va, vb, bz, f, mk);
+    if (mr > 9) store8(c + 3 * ldc, acc9, va, vb, bz, f, mk);
+    if (mr > 10) store8(c + 4 * ldc, acc10, va, vb, bz, f, mk);
+    if (mr > 11) store8(c + 5 * ldc, acc11, va, vb, bz, f, mk);
+}
+#undef ZERO_ACC
+#undef LOAD_ACC
+#undef STORE_ACC
+#undef PARK12
+
+/* One k block of one tile (mcur x ncur at row i0, column j0): pack what needs packing, then run
+ * the micro-kernels. pb holds packed B from column n_direct on when `pack_b_now` is false. */
+typedef struct {
+    int trans_a, trans_b;
+    const float *a, *b;
+    int64_t lda, ldb, crs, ccs, nc;
+    float alpha, beta;
+} gemm_ctx;
+
+static void tile_k_block(const gemm_ctx *x, int64_t i0, int64_t mcur, int64_t j0, int64_t ncur,
+                         int64_t p0, int64_t kc, int first, int last, float *c, float *pa,
+                         float *pb, float *park, int64_t n_direct, int pack_b_now) {
+    /* Tiles of up to 12 rows use each B element once: 6x16 for <= 6 rows, else 12x8. */
+    int narrow = mcur > MR && mcur <= 2 * MR;
+    int64_t step = narrow ? 8 : NR;
+    if (pack_b_now && n_direct < ncur)
+        pack_b(x->trans_b, x->b, x->ldb, p0, kc, j0 + n_direct, ncur - n_direct,
+               pb + n_direct * kc);
+    if (x->trans_a) pack_a_t(x->a, x->lda, i0, mcur, p0, kc, pa);
+    else if (narrow) pack_a_n(x->a, x->lda, i0, mcur, p0, kc, pa);
+    micro_args g;
+    g.crs = x->crs;
+    g.ccs = x->ccs;
+    g.rs = x->trans_a ? 1 : x->lda;
+    g.ks = x->trans_a ? MR : 1;
+    for (int64_t jr = 0; jr < ncur; jr += step) {
+        if (jr < n_direct) {
+            g.b = x->b + p0 * x->ldb + j0 + jr;
+            g.bs = x->ldb;
+        } else {
+            /* Packed panels are NR wide; the 12x8 kernel reads them half by half. */
+            int64_t rel = jr - n_direct;
+            g.b = pb + n_direct * kc + rel / NR * NR * kc + rel % NR;
+            g.bs = NR;
+        }
+        g.nr = (int)min_i64(step, ncur - jr);
+        if (narrow) {
+            g.a = pa;
+            g.c = c + jr * x->ccs;
+            g.mr = (int)mcur;
+            g.park = park ? park + jr * 2 * MR : NULL;
+            micro_12x8(kc, &g, first, last, x->alpha, x->beta);
+            continue;
+        }
+        for (int64_t ir = 0; ir < mcur; ir += MR) {
+            g.a = x->trans_a ? pa + ir * kc : x->a + (i0 + ir) * x->lda + p0;
+            g.c = c + ir * x->crs + jr * x->ccs;
+            g.mr = (int)min_i64(MR, mcur - ir);
+            g.park = park ? park + ir * x->nc + jr * MR : NULL;
+            micro_6x16(kc, &g, first, last, x->alpha, x->beta);
+        }
+    }
 }
 
 /* The blocked product; C element (i, j) at c[i * crs + j * ccs] (ccs == 1, or crs == 1 for the
@@ -268,19 +378,21 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
     int64_t n_tiles = n_ti * n_tj;
     int64_t kc_max = min_i64(k, KC);
     int single_kb = k <= KC;
-    /* Packed A block, packed B block, parked accumulators (several k blocks or transposed C);
-     * lengths rounded to 16 floats keep every part 64-byte aligned. */
-    size_t a_len = trans_a ? (size_t)round_up(mc * kc_max, 16) : 0;
-    size_t b_len = (size_t)round_up(nc * kc_max, 16);
+    /* Packed A (all of a transposed A's block; at most 12 rows otherwise), packed B, parked
+     * accumulators (several k blocks or strided C); lengths rounded to 16 floats keep every part
+     * 64-byte aligned. */
+    size_t a_len = (size_t)round_up((trans_a ? mc : 2 * MR) * kc_max, 16);
+    size_t b_len = (size_t)round_up((nc + 8) * kc_max, 16); /* + 12x8 edge panel overhang */
     size_t park_len = single_kb && ccs == 1 ? 0 : (size_t)(mc * nc);
     size_t bytes = (a_len + b_len + park_len) * sizeof(float);
     bytes = (bytes + 63) / 64 * 64;
+    gemm_ctx x = {trans_a, trans_b, a, b, lda, ldb, crs, ccs, nc, alpha, beta};
 
 #pragma omp parallel num_threads(nt)
     {
         float *buf = aligned_alloc(64, bytes);
         float *pa = buf, *pb = buf ? buf + a_len : NULL;
-        float *park = buf ? buf + a_len + b_len : NULL;
+        float *park = buf && park_len ? buf + a_len + b_len : NULL;
         /* With a single k block, pb keeps tile column packed_tj's panels from column packed_from
          * on, for the next tile of the same column. */
         int64_t packed_tj = -1, packed_from = 0;
@@ -296,43 +408,17 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
                               trans_b ? b + j0 * ldb : b + j0, ldb, beta, ct, crs, ccs);
                 continue;
             }
-            /* B read in place: untransposed, and each panel used by at most two micro-rows. */
-            int direct_b = !trans_b && mcur <= 2 * MR;
-            int64_t n_full = direct_b ? ncur / NR * NR : 0; /* columns read in place */
+            /* B is read in place where it is untransposed and each element is used once. */
+            int64_t step = mcur > MR ? 8 : NR;
+            int64_t n_direct = !trans_b && mcur <= 2 * MR ? ncur / step * step : 0;
+            int reuse = single_kb && packed_tj == tj && packed_from == n_direct;
             for (int64_t p0 = 0; p0 < k; p0 += KC) {
                 int64_t kc = min_i64(KC, k - p0);
-                int first = p0 == 0, last = p0 + kc == k;
-                if (n_full < ncur &&
-                    (!single_kb || packed_tj != tj || packed_from > n_full)) {
-                    /* Only the edge panel when reading B in place. */
-                    pack_b(trans_b, b, ldb, p0, kc, j0 + n_full, ncur - n_full, pb + n_full * kc);
-                    packed_tj = single_kb ? tj : -1;
-                    packed_from = n_full;
-                }
-                if (trans_a) pack_a_t(a, lda, i0, mcur, p0, kc, pa);
-                for (int64_t jr = 0; jr < ncur; jr += NR) {
-                    micro_args g;
-                    if (jr < n_full) {
-                        g.b = b + p0 * ldb + j0 + jr;
-                        g.bs = ldb;
-                    } else {
-                        g.b = pb + jr * kc;
-                        g.bs = NR;
-                    }
-                    g.nr = (int)min_i64(NR, ncur - jr);
-                    g.rs = trans_a ? 1 : lda;
-                    g.ks = trans_a ? MR : 1;
-                    g.ccs = ccs;
-                    g.crs = crs;
-                    for (int64_t ir = 0; ir < mcur; ir += MR) {
-                        g.a = trans_a ? pa + ir * kc : a + (i0 + ir) * lda + p0;
-                        g.c = ct + ir * crs + jr * ccs;
-                        g.mr = (int)min_i64(MR, mcur - ir);
-                        float *pk = park ? park + (ir * nc + jr * MR) : NULL;
-                        micro_6x16(kc, &g, pk, first, last, alpha, beta);
-                    }
-                }
+                tile_k_block(&x, i0, mcur, j0, ncur, p0, kc, p0 == 0, p0 + kc == k, ct, pa, pb,
+                             park, n_direct, !reuse);
             }
+            packed_tj = single_kb ? tj : -1;
+            packed_from = n_direct;
         }
         free(buf);
     }
