@@ -107,6 +107,11 @@ int main(void) {
     CHECK(strstr(mem_last_error(), "y["));
     y[3] = 0;
     CHECK_STATUS(mem_model_loss(m, &good, 1, NULL), MEM_ERR_ARG);
+    CHECK(mem_model_weight_count(NULL) == -1);
+    CHECK_STATUS(mem_model_loss_gradient(m, &good, 1, &f64, NULL, 100), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_loss_gradient(m, &good, 1, &f64, buf, 3), MEM_ERR_SHAPE);
+    d = good, d.y = NULL;
+    CHECK_STATUS(mem_model_loss_gradient(m, &d, 1, &f64, buf, 64), MEM_ERR_ARG);
     CHECK_STATUS(mem_model_predict(m, &good, 1, NULL, 10), MEM_ERR_ARG);
     CHECK_STATUS(mem_model_predict(m, &good, 1, buf, 9), MEM_ERR_SHAPE);
     CHECK(strstr(mem_last_error(), "out_capacity=9"));

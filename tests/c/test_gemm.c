@@ -355,7 +355,8 @@ static void test_f64(void) {
         int64_t m = 19, n = 70, k = 33;
         operands o = make_operands(ta, tb, m, n, k, 1);
         int64_t a_len = (ta ? k : m) * o.lda, b_len = (tb ? n : k) * o.ldb, c_len = m * o.ldc;
-        double *a = malloc((size_t)a_len * sizeof(double)), *b = malloc((size_t)b_len * sizeof(double));
+        double *a = malloc((size_t)a_len * sizeof(double));
+        double *b = malloc((size_t)b_len * sizeof(double));
         double *c = malloc((size_t)c_len * sizeof(double));
         float *c0 = alloc_c(&o);
         CHECK(a && b && c);

@@ -302,6 +302,60 @@ static void test_carries(void) {
     mem_model_free(m);
 }
 
+static void test_loss_gradient_api(void) {
+    enum { NSEQ = 4, LEN = 9, I = 2, O = 2 };
+    float x[NSEQ * LEN * I], y[NSEQ * LEN * O];
+    int64_t lengths[NSEQ] = {9, 3, 7, 1};
+    test_rng r = {101};
+    test_fill(&r, x, NSEQ * LEN * I, -1, 1);
+    test_fill(&r, y, NSEQ * LEN * O, -1, 1);
+    const char *settings[] = {"hidden_size=6", "output_memory=1", NULL};
+    mem_model *m = test_model("amrc", I, O, settings);
+    mem_model *before = clone_of(m);
+    mem_data d = {MEM_LAYOUT_SEQUENCES, MEM_TARGET_PER_STEP, x, y, lengths, NSEQ, LEN};
+    const int64_t n = mem_model_weight_count(m);
+    float *grad = malloc((size_t)n * sizeof *grad);
+    double loss = 0, loss2 = 0;
+    CHECK_OK(mem_model_loss_gradient(m, &d, 1, &loss, grad, n));
+    CHECK_OK(mem_model_loss(m, &d, 1, &loss2));
+    CHECK(fabs(loss - loss2) <= 1e-6 * loss2);
+    CHECK(same_weights(m, before) && same_memory(m, before));
+    /* the same window through the double build */
+    const mem_arch *a = &m->arch;
+    double *xd = malloc(sizeof(double) * LEN * NSEQ * I), *yd = malloc(sizeof(double) * LEN * NSEQ * O);
+    double *wd = malloc(sizeof(double) * LEN * NSEQ), *st = calloc((size_t)(NSEQ * a->state_dim), sizeof(double));
+    for (int t = 0; t < LEN; t++)
+        for (int b = 0; b < NSEQ; b++) {
+            for (int i = 0; i < I; i++) xd[(t * NSEQ + b) * I + i] = t < lengths[b] ? x[(b * LEN + t) * I + i] : 0;
+            for (int o = 0; o < O; o++) yd[(t * NSEQ + b) * O + o] = t < lengths[b] ? y[(b * LEN + t) * O + o] : 0;
+            wd[t * NSEQ + b] = t < lengths[b];
+        }
+    mem_net_f64 net = {a, malloc(sizeof(double) * n), calloc((size_t)n, sizeof(double)), 1};
+    for (int64_t i = 0; i < n; i++) net.w[i] = m->net.w[i];
+    mem_window_f64 win = {LEN, NSEQ, xd, yd, wd, lengths, (9 + 3 + 7 + 1) * O};
+    mem_workspace_f64 ws = {0};
+    double ld = 0;
+    CHECK_OK(mem_window_run_f64(&net, mem_cell_ops_find_f64("amrc"), &win, st, NULL, &ld, 1, NULL, 0, &ws));
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < n; i++) {
+        diff += (grad[i] - net.g[i]) * (grad[i] - net.g[i]);
+        norm += net.g[i] * net.g[i];
+    }
+    CHECK_MSG(sqrt(diff / norm) < 1e-4 && fabs(ld - loss) < 1e-5 * ld, "loss_gradient differs from the double build: %g",
+              sqrt(diff / norm));
+    CHECK_STATUS(mem_model_loss_gradient(m, &d, 1, &loss, grad, n - 1), MEM_ERR_SHAPE);
+    mem_workspace_free_f64(&ws);
+    free(net.w);
+    free(net.g);
+    free(xd);
+    free(yd);
+    free(wd);
+    free(st);
+    free(grad);
+    mem_model_free(m);
+    mem_model_free(before);
+}
+
 int main(void) {
     test_determinism_threads();
     test_resume_equals_uninterrupted(0);
@@ -315,5 +369,6 @@ int main(void) {
     test_stateless_and_memory();
     test_sequences();
     test_carries();
+    test_loss_gradient_api();
     TEST_MAIN_END();
 }

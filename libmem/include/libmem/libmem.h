@@ -149,6 +149,15 @@ MEM_API mem_status mem_model_train_epoch(mem_model *model, const mem_data *data,
 /* Mean loss of the model on `data` without training (streams: from zero memory when reset_memory,
  * else continuing; the stored memory is left at the end of the stream). */
 MEM_API mem_status mem_model_loss(mem_model *model, const mem_data *data, int reset_memory, double *out_loss);
+/* Loss and its exact gradient with respect to every parameter, over the whole of `data` as one
+ * window (full BPTT, no truncation; sequences in one batch; a stream from zero memory when
+ * reset_memory, else from the stored memory). grad receives mem_model_weight_count() floats: the
+ * parameters in table order, each row-major (frozen and non-trainable entries included as computed,
+ * 0 for non-trainable). The model is not changed (its stored memory included). For tests against
+ * other implementations and for curvature estimates such as Fisher information. */
+MEM_API mem_status mem_model_loss_gradient(mem_model *model, const mem_data *data, int reset_memory,
+                                           double *out_loss, float *grad, int64_t capacity);
+MEM_API int64_t mem_model_weight_count(const mem_model *model);  /* sum of the parameter sizes */
 /* Predictions: (n_seq, max_len, n_outputs) per step or (n_seq, n_outputs) for LAST; probabilities
  * for a cross-entropy model. Streams start from zero memory when reset_memory is non-zero and leave
  * the memory at the end of the stream; sequences never touch the stored memory. */

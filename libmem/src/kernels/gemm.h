@@ -1,7 +1,7 @@
 /* General matrix multiply, row-major: C = alpha * op(A) * op(B) + beta * C.
  * op(A) is (m x k), op(B) is (k x n); trans_a / trans_b select the transpose of the stored matrix
  * (A stored k x m when trans_a). lda/ldb/ldc are row strides in elements. beta == 0 overwrites C
- * without reading it (C may hold NaN).
+ * without reading it (C may hold NaN); alpha == 0 does not read A or B (C = beta * C), as in BLAS.
  *
  * Determinism: every element of C is computed by the same sequence of operations whatever the
  * thread count or its position in the matrix: a sum over k in increasing order starting from 0,

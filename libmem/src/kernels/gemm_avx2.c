@@ -6,9 +6,10 @@
  * is walked in blocks of KC. A 6x16 micro-kernel broadcasts op(A) and loads 16-wide rows of op(B):
  * - op(A) rows contiguous in k (A untransposed) are read in place; a transposed A is packed per k
  *   block into 6-row panels;
- * - op(B) is packed per k block into zero-padded 16-column panels, except where a tile has at most
- *   two micro-rows (the panel would be used once or twice: reading B in place is cheaper).
- * Micro-rows past the matrix edge alias row 0 and are dropped; padded columns are masked.
+ * - op(B) is packed per k block into zero-padded 16-column panels, except for tiles of at most 12
+ *   rows (6x16 kernel up to 6 rows, a 12x8 kernel for 7..12), which use each element of an
+ *   untransposed B once and read it in place, in shorter k blocks (KC_DIRECT).
+ * Rows past the matrix edge alias row 0 or are zero, and are dropped; padded columns are masked.
  * For a transposed A with few columns of C (the weight gradient dP^T X) the product is computed
  * as C^T = op(B)^T A, which reads both operands in their stored orientation.
  *
@@ -31,6 +32,10 @@
 #define KC 256 /* k block: an A micro-panel (6 KB) and B micro-panel (16 KB) stay in L1 */
 #define MC 96  /* tile rows: the A block (96 KB) stays in L2 */
 #define NC 256 /* tile columns: the packed B block (256 KB) stays in L2 */
+/* k block when B is read in place: short, so that the sweep over B goes nearly row by row and a
+ * block's B rows stay in cache for the two 12x8 kernels sharing each line, even when ldb is a
+ * power of two; long enough to amortise parking the accumulators. */
+#define KC_DIRECT 64
 
 static inline int64_t min_i64(int64_t x, int64_t y) { return x < y ? x : y; }
 static inline int64_t round_up(int64_t x, int64_t r) { return (x + r - 1) / r * r; }
@@ -238,15 +243,19 @@ static inline void micro_6x16(int64_t kc, const micro_args *g, int first, int la
     __m256i m0 = lane_mask(g->nr), m1 = lane_mask(g->nr - 8);
     float *c = g->c;
     int64_t ldc = g->crs;
-    store8(c, acc0, va, vb, bz, f0, m0);
-    store8(c + 8, acc1, va, vb, bz, f1, m1);
-    if (mr > 1) store8(c + ldc, acc2, va, vb, bz, f0, m0), store8(c + ldc + 8, acc3, va, vb, bz, f1, m1);
-    c += 2 * ldc;
-    if (mr > 2) store8(c, acc4, va, vb, bz, f0, m0), store8(c + 8, acc5, va, vb, bz, f1, m1);
-    if (mr > 3) store8(c + ldc, acc6, va, vb, bz, f0, m0), store8(c + ldc + 8, acc7, va, vb, bz, f1, m1);
-    c += 2 * ldc;
-    if (mr > 4) store8(c, acc8, va, vb, bz, f0, m0), store8(c + 8, acc9, va, vb, bz, f1, m1);
-    if (mr > 5) store8(c + ldc, acc10, va, vb, bz, f0, m0), store8(c + ldc + 8, acc11, va, vb, bz, f1, m1);
+    /* Two store8 per row: columns 0..7 and 8..15. */
+#define ROW16(r, lo, hi)                                         \
+    if (mr > (r)) {                                              \
+        store8(c + (r) * ldc, lo, va, vb, bz, f0, m0);           \
+        store8(c + (r) * ldc + 8, hi, va, vb, bz, f1, m1);       \
+    }
+    ROW16(0, acc0, acc1)
+    ROW16(1, acc2, acc3)
+    ROW16(2, acc4, acc5)
+    ROW16(3, acc6, acc7)
+    ROW16(4, acc8, acc9)
+    ROW16(5, acc10, acc11)
+#undef ROW16
 }
 
 /* 12x8 micro-kernel for tiles of 7..12 rows: one pass over each B row instead of two. op(A) is in
@@ -307,8 +316,7 @@ static inline void micro_12x8(int64_t kc, const micro_args *g, int first, int la
 #undef STORE_ACC
 #undef PARK12
 
-/* One k block of one tile (mcur x ncur at row i0, column j0): pack what needs packing, then run
- * the micro-kernels. pb holds packed B from column n_direct on when `pack_b_now` is false. */
+/* The whole product's operands; nc is the tile width (the park row stride). */
 typedef struct {
     int trans_a, trans_b;
     const float *a, *b;
@@ -316,6 +324,9 @@ typedef struct {
     float alpha, beta;
 } gemm_ctx;
 
+/* One k block of one tile (mcur x ncur at row i0, column j0; c points at its corner): pack what
+ * needs packing, then run the micro-kernels. op(B) columns [0, n_direct) of the tile are read in
+ * place; the rest come packed in pb, already there from the previous tile unless pack_b_now. */
 static void tile_k_block(const gemm_ctx *x, int64_t i0, int64_t mcur, int64_t j0, int64_t ncur,
                          int64_t p0, int64_t kc, int first, int last, float *c, float *pa,
                          float *pb, float *park, int64_t n_direct, int pack_b_now) {
@@ -377,7 +388,7 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
     int64_t n_ti = (m + mc - 1) / mc, n_tj = (n + nc - 1) / nc;
     int64_t n_tiles = n_ti * n_tj;
     int64_t kc_max = min_i64(k, KC);
-    int single_kb = k <= KC;
+    int single_kb = k <= KC_DIRECT; /* park not needed (either k block size) */
     /* Packed A (all of a transposed A's block; at most 12 rows otherwise), packed B, parked
      * accumulators (several k blocks or strided C); lengths rounded to 16 floats keep every part
      * 64-byte aligned. */
@@ -411,13 +422,15 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
             /* B is read in place where it is untransposed and each element is used once. */
             int64_t step = mcur > MR ? 8 : NR;
             int64_t n_direct = !trans_b && mcur <= 2 * MR ? ncur / step * step : 0;
-            int reuse = single_kb && packed_tj == tj && packed_from == n_direct;
-            for (int64_t p0 = 0; p0 < k; p0 += KC) {
-                int64_t kc = min_i64(KC, k - p0);
+            int64_t kb = n_direct > 0 ? KC_DIRECT : KC;
+            int one_kb = k <= kb;
+            int reuse = one_kb && packed_tj == tj && packed_from == n_direct;
+            for (int64_t p0 = 0; p0 < k; p0 += kb) {
+                int64_t kc = min_i64(kb, k - p0);
                 tile_k_block(&x, i0, mcur, j0, ncur, p0, kc, p0 == 0, p0 + kc == k, ct, pa, pb,
                              park, n_direct, !reuse);
             }
-            packed_tj = single_kb ? tj : -1;
+            packed_tj = one_kb ? tj : -1;
             packed_from = n_direct;
         }
         free(buf);

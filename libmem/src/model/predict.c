@@ -1,5 +1,6 @@
 /* Inference: predictions and evaluation loss, with the model's stored memory or an explicit
  * state (the stateless, thread-safe serving variant). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,5 +161,52 @@ mem_status mem_model_predict_with_state(const mem_model *m, const mem_data *d, v
     inference inf = {&net, m->ops, &ws, &x_only, out, 0};
     mem_status s = infer_stream(&inf, state);
     mem_workspace_free_f32(&ws);
+    return s;
+}
+
+int64_t mem_model_weight_count(const mem_model *m) { return m ? m->arch.n_weights : -1; }
+
+mem_status mem_model_loss_gradient(mem_model *m, const mem_data *d, int reset_memory, double *out_loss, float *grad,
+                                   int64_t capacity) {
+    MEM_CHECK(mem_data_check(m, d, 1, "mem_model_loss_gradient"));
+    MEM_REQUIRE_ARG(grad, "mem_model_loss_gradient");
+    const mem_arch *a = &m->arch;
+    if (capacity < a->n_weights)
+        return mem_fail(MEM_ERR_SHAPE, "mem_model_loss_gradient: capacity=%lld, the model has %lld weights",
+                        (long long)capacity, (long long)a->n_weights);
+    const int64_t B = d->n_seq, T = d->max_len, I = a->n_inputs, ycols = mem_target_cols(a), SD = a->state_dim;
+    const int64_t reals = T * B * (I + ycols + 1) + B * SD;
+    float *buf = malloc((size_t)reals * sizeof *buf);
+    int64_t *lens = malloc((size_t)B * sizeof *lens);
+    mem_lane *lanes = malloc((size_t)B * sizeof *lanes);
+    mem_status s = MEM_OK;
+    if (!buf || !lens || !lanes) s = mem_fail(MEM_ERR_NOMEM, "mem_model_loss_gradient: cannot allocate %lld bytes",
+                                              (long long)(reals * 4));
+    if (s == MEM_OK) {
+        float *x = buf, *y = x + T * B * I, *weight = y + T * B * ycols, *state = weight + T * B;
+        for (int64_t b = 0; b < B; b++) {
+            lanes[b].seq = b;
+            lanes[b].start = 0;
+            lanes[b].len = d->lengths ? d->lengths[b] : T;
+        }
+        mem_gather_window(a, d, lanes, B, 0, T, x, y, weight, lens);
+        if (d->layout == MEM_LAYOUT_STREAM && !reset_memory) memcpy(state, m->memory, (size_t)SD * sizeof *state);
+        else memset(state, 0, (size_t)(B * SD) * sizeof *state);
+        /* budget-bounded segments, as in training */
+        const double per_step = (double)mem_window_reals_per_step_f32(a, B) * sizeof(float);
+        const double steps = floor(mem_config_value(&m->cfg, "max_cache_mb") * 1048576.0 / per_step);
+        mem_window_f32 win = {T, B, x, y, weight, d->lengths ? lens : NULL, target_norm(a, d)};
+        memset(m->net.g, 0, (size_t)a->n_weights * sizeof(float));
+        double loss = 0;
+        s = mem_window_run_f32(&m->net, m->ops, &win, state, NULL, &loss, 1, NULL,
+                               steps < 1 ? 1 : (steps > (double)T ? 0 : (int64_t)steps), &m->ws);
+        if (s == MEM_OK) {
+            memcpy(grad, m->net.g, (size_t)a->n_weights * sizeof(float));
+            if (out_loss) *out_loss = loss;
+        }
+    }
+    free(buf);
+    free(lens);
+    free(lanes);
     return s;
 }
