@@ -1,0 +1,658 @@
+"""The estimator machinery shared by every memnative model (DESIGN §4 and §6).
+
+A fitted estimator owns one libmem model (``self._model``, a ``mem_model *`` freed with the
+estimator). Python validates input and converts it to float32; everything numerical is C.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _data
+from ._compat import BaseEstimator, NotFittedError
+from ._data import LAST, PER_STEP, STREAM, Inputs
+from ._lib import check, config_params, ffi, lib, new_config, set_config_param, string
+
+__all__ = ["MemoryEstimator", "ESTIMATORS", "register_estimator"]
+
+#: estimator classes by name, for ``memnative.load`` (filled by ``register_estimator``)
+ESTIMATORS: Dict[str, type] = {}
+
+#: Python keyword -> C TRAIN-table key (values converted by ``_train_settings``)
+_TRAIN_KEYS = ("learning_rate", "optimizer", "momentum", "weight_decay", "clip_norm", "lr_schedule",
+               "batch_size", "bptt", "n_threads")
+#: readout / common ARCH keywords every estimator has
+_COMMON_ARCH_KEYS = ("hidden_size", "output_memory", "output_beta", "skip")
+
+
+def register_estimator(cls: type) -> type:
+    """Class decorator: makes ``memnative.load`` able to restore ``cls`` from a file."""
+    ESTIMATORS[cls.__name__] = cls
+    return cls
+
+
+def _seed(random_state: Any) -> int:
+    """A C seed from scikit-learn's ``random_state`` conventions."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (1 << 62))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state={random_state} must be a non-negative integer, a "
+                             "numpy Generator/RandomState or None")
+        return int(random_state) % (1 << 62)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 1 << 62))
+    raise ValueError(f"random_state={random_state!r} must be a non-negative integer, a numpy "
+                     "Generator/RandomState or None")
+
+
+class _Interrupt:
+    """Turns Ctrl-C during training into a cancel request seen by the progress callback.
+
+    libmem checks the callback after every minibatch, so a KeyboardInterrupt arrives within one
+    minibatch and the weights are those of the last finished one. Signal handlers can only be
+    installed from the main thread; elsewhere Ctrl-C keeps Python's default behaviour.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> "_Interrupt":
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handler)
+                self._installed = True
+            except ValueError:  # not the main interpreter
+                self._installed = False
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class MemoryEstimator(BaseEstimator):
+    """Base of memnative's estimators (not used directly).
+
+    Subclasses define ``__init__`` with explicit keywords (scikit-learn's convention), the kind of
+    cell (``_cell_kind``), its cell-specific settings (``_cell_settings``) and whether they classify.
+    """
+
+    _classifier = False
+
+    # ---- what subclasses provide -------------------------------------------------------------
+
+    def _cell_kind(self) -> str:
+        raise NotImplementedError
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        """The cell's own C ARCH parameters (beyond hidden_size and the readout options)."""
+        raise NotImplementedError
+
+    # ---- configuration --------------------------------------------------------------------
+
+    def _arch_settings(self) -> Dict[str, Any]:
+        settings = {k: getattr(self, k) for k in _COMMON_ARCH_KEYS if hasattr(self, k)}
+        if settings.get("skip") is None:
+            settings.pop("skip", None)  # the kind's default
+        settings.update(self._cell_settings())
+        settings["loss"] = "cross_entropy" if self._classifier else "mse"
+        return settings
+
+    def _train_settings(self, n_epochs: int) -> Dict[str, Any]:
+        settings: Dict[str, Any] = {}
+        for key in _TRAIN_KEYS:
+            if not hasattr(self, key):
+                continue
+            value = getattr(self, key)
+            if key == "learning_rate" and value is None:
+                continue  # the kind's default from the C table
+            if key in ("bptt", "n_threads") and value is None:
+                value = 0
+            if key == "clip_norm" and value is None:
+                value = 0.0
+            settings[key] = value
+        settings["epochs"] = max(int(n_epochs), 1)
+        return settings
+
+    def _param_types(self) -> Dict[str, str]:
+        return {p.name: p.type for p in config_params(self._cell_kind())}
+
+    def _new_model(self, n_inputs: int, n_outputs: int, n_epochs: int) -> None:
+        kind = self._cell_kind()
+        cfg = new_config(kind)
+        types = self._param_types()
+        arch = self._arch_settings()
+        for key, value in {**arch, **self._train_settings(n_epochs), "seed": _seed(self.random_state)}.items():
+            set_config_param(cfg, key, _c_value(key, value), types)
+        out = ffi.new("mem_model **")
+        check(lib.mem_model_create(cfg, int(n_inputs), int(n_outputs), out))
+        self._model = ffi.gc(out[0], lib.mem_model_free)
+        self._arch_signature = _signature(kind, arch)
+
+    def _push_train_settings(self, n_epochs: int) -> None:
+        """Apply the current training hyper-parameters to the live model (set_params between
+        partial_fit calls takes effect)."""
+        types = self._param_types()
+        for key, value in self._train_settings(n_epochs).items():
+            value = _c_value(key, value)
+            kind = types[key]
+            if kind == "choice":
+                check(lib.mem_model_set_str(self._model, key.encode(), str(value).encode()))
+            elif kind == "float":
+                check(lib.mem_model_set_float(self._model, key.encode(), float(value)))
+            else:
+                check(lib.mem_model_set_int(self._model, key.encode(), _as_int(key, value)))
+
+    def _check_arch_unchanged(self) -> None:
+        current = _signature(self._cell_kind(), self._arch_settings())
+        if current != self._arch_signature:
+            changed = sorted(k for k in set(current) | set(self._arch_signature)
+                             if current.get(k) != self._arch_signature.get(k))
+            raise ValueError(f"{', '.join(changed)} changed since the model was built; "
+                             "architecture parameters are fixed: fit again with warm_start=False")
+
+    # ---- fitted state ---------------------------------------------------------------------
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "_model", None) is not None
+
+    def _check_fitted(self) -> None:
+        if getattr(self, "_model", None) is None:
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
+                                 "'fit' with appropriate arguments before using this estimator.")
+
+    # ---- data -----------------------------------------------------------------------------
+
+    def _encode_targets(self, y: np.ndarray, inputs: Inputs, mode: str, fitting: bool) -> np.ndarray:
+        """Targets in libmem's layout (regressors: float; classifiers: class indices)."""
+        return y
+
+    def _prepare(self, X: Any, y: Any, *, first: bool) -> Tuple[Inputs, str, np.ndarray]:
+        inputs = _data.check_inputs(X, self, None if first else self.n_features_in_)
+        if y is not None and not isinstance(y, (list, tuple)) and not _data.is_sparse(y):
+            y = np.asarray(y)  # array-likes (pandas, objects with __array__) become arrays once
+        if first:
+            mode = _data.resolve_mode(inputs, y, self.target, self._classifier)
+        else:
+            mode = self._mode_for(inputs)
+        targets = _data.check_targets(inputs, y, self, mode, self._classifier)
+        if first and not self._classifier:
+            # a 1-D target per step / per sequence gives 1-D predictions, as in scikit-learn
+            given = np.ndim(y[0]) + 1 if inputs.ragged and mode == PER_STEP else np.ndim(y)
+            per_target_axes = 2 if inputs.layout != STREAM and mode == PER_STEP else 1
+            self._y_single = given == per_target_axes
+        return inputs, mode, targets
+
+    def _mode_for(self, inputs: Inputs) -> str:
+        if inputs.layout == STREAM:
+            if self.target_mode_ != PER_STEP:
+                raise ValueError("this estimator was fitted on sequences with one target per "
+                                 "sequence; a 2-D X (one stream) has a target at every step")
+            return PER_STEP
+        return self.target_mode_
+
+    # ---- training -------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any = None, epochs: Optional[int] = None) -> "MemoryEstimator":
+        """Train on ``X`` and ``y`` for ``epochs`` epochs (``self.epochs`` when None).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_steps, n_features), (n_seq, seq_len, n_features), or a list
+            of (seq_len_i, n_features) arrays
+            A 2-D ``X`` is one stream whose memory carries across rows; 3-D or a list are
+            independent sequences, each from zero memory.
+        y : array_like
+            Per-step or per-sequence targets (see ``target``).
+        epochs : int, optional
+            Overrides ``self.epochs`` for this call (as the original API allowed).
+
+        Returns
+        -------
+        self
+        """
+        n_epochs = self.epochs if epochs is None else epochs
+        if not isinstance(n_epochs, (int, np.integer)) or isinstance(n_epochs, bool) or n_epochs < 1:
+            raise ValueError(f"epochs={n_epochs!r} must be an integer >= 1")
+        _check_training_keywords(self)
+        warm = bool(self.warm_start) and getattr(self, "_model", None) is not None
+        inputs, mode, y_raw = self._prepare(X, y, first=not warm)
+        if not warm:
+            y_c = self._encode_targets(y_raw, inputs, mode, fitting=True)
+            self._set_fitted_shape(inputs, mode, y_raw)
+            self._new_model(inputs.n_features, self.n_outputs_, n_epochs)
+            self.loss_curve_: List[float] = []
+            self.n_iter_ = 0
+        else:
+            self._check_arch_unchanged()
+            y_c = self._encode_targets(y_raw, inputs, mode, fitting=False)
+            self._push_train_settings(n_epochs)
+        train_in, train_y, val = self._validation_split(inputs, y_c, mode)
+        self._train_loop(train_in, train_y, mode, n_epochs, val)
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None, **kwargs: Any) -> "MemoryEstimator":
+        """One pass over ``X``: for a stream, online training of the next chunk, continuing the
+        stored memory window by window (exact online semantics); for sequences, one epoch.
+
+        Returns
+        -------
+        self
+        """
+        first = getattr(self, "_model", None) is None
+        _check_training_keywords(self)
+        inputs, mode, y_raw = self._prepare(X, y, first=first)
+        if first:
+            y_c = self._encode_targets(y_raw, inputs, mode, fitting=True, **kwargs)
+            self._set_fitted_shape(inputs, mode, y_raw)
+            self._new_model(inputs.n_features, self.n_outputs_, 1)
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+        else:
+            self._check_arch_unchanged()
+            y_c = self._encode_targets(y_raw, inputs, mode, fitting=False)
+            self._push_train_settings(1)
+        flags = lib.MEM_TRAIN_ONLINE if inputs.layout == STREAM else 0
+        loss = self._run_epoch(inputs, y_c, mode, flags, epoch=0, n_epochs=1, started=time.perf_counter())
+        self.loss_curve_.append(loss)
+        self.n_iter_ += 1
+        return self
+
+    def _set_fitted_shape(self, inputs: Inputs, mode: str, y_raw: np.ndarray) -> None:
+        self.n_features_in_ = inputs.n_features
+        self.target_mode_ = mode
+        if not self._classifier:
+            self.n_outputs_ = int(y_raw.shape[-1])
+
+    def _validation_split(self, inputs: Inputs, y: np.ndarray, mode: str
+                          ) -> Tuple[Inputs, np.ndarray, Optional[Tuple[Inputs, np.ndarray]]]:
+        fraction = self.validation_fraction
+        if not isinstance(fraction, (int, float, np.floating)) or not 0.0 <= fraction < 1.0:
+            raise ValueError(f"validation_fraction={fraction!r} must be in [0, 1)")
+        if fraction == 0:
+            return inputs, y, None
+        if inputs.layout == STREAM:  # the tail of the stream, so training continues into it
+            n_val = int(round(fraction * inputs.max_len))
+            n_train = inputs.max_len - n_val
+            if n_val < 1 or n_train < 1:
+                raise ValueError(f"validation_fraction={fraction} leaves {n_train} training and "
+                                 f"{n_val} validation steps of {inputs.max_len}")
+            tr = Inputs(STREAM, inputs.x[:n_train], None, False)
+            va = Inputs(STREAM, np.ascontiguousarray(inputs.x[n_train:]), None, False)
+            return tr, y[:n_train], (va, np.ascontiguousarray(y[n_train:]))
+        n = inputs.n_seq
+        n_val = int(round(fraction * n))
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(f"validation_fraction={fraction} leaves {n - n_val} training and "
+                             f"{n_val} validation sequences of {n}")
+        order = np.random.default_rng(_seed(self.random_state) if self.random_state is not None
+                                      else None).permutation(n)
+        tr_idx, va_idx = np.sort(order[n_val:]), np.sort(order[:n_val])
+
+        def take(idx: np.ndarray) -> Tuple[Inputs, np.ndarray]:
+            lengths = None if inputs.lengths is None else inputs.lengths[idx]
+            return (Inputs(inputs.layout, np.ascontiguousarray(inputs.x[idx]), lengths, inputs.ragged),
+                    np.ascontiguousarray(y[idx]))
+
+        tr_in, tr_y = take(tr_idx)
+        return tr_in, tr_y, take(va_idx)
+
+    def _train_loop(self, inputs: Inputs, y: np.ndarray, mode: str, n_epochs: int,
+                    val: Optional[Tuple[Inputs, np.ndarray]]) -> None:
+        patience = self.n_iter_no_change
+        if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
+            raise ValueError(f"n_iter_no_change={patience!r} must be None or an integer >= 1")
+        started = time.perf_counter()
+        best, stale = np.inf, 0
+        if val is not None:
+            self.validation_scores_: List[float] = []
+        for epoch in range(n_epochs):
+            flags = lib.MEM_TRAIN_RESTART_SCHEDULE if epoch == 0 else 0
+            loss = self._run_epoch(inputs, y, mode, flags, epoch, n_epochs, started)
+            self.loss_curve_.append(loss)
+            self.n_iter_ += 1
+            monitored = loss
+            logs: Dict[str, float] = {"loss": loss}
+            if val is not None:
+                # streams: the tail continues the memory left by training (the forecasting protocol)
+                monitored = self._evaluate(val[0], val[1], mode, reset=val[0].layout != STREAM)
+                self.validation_scores_.append(monitored)
+                logs["val_loss"] = monitored
+            if self.verbose:
+                _report_progress(epoch, n_epochs, logs, started)
+            stop = False
+            for callback in self.callbacks or ():
+                stop = bool(callback(self, epoch, dict(logs))) or stop
+            if patience is not None:
+                improved = not np.isfinite(best) or monitored < best - self.tol * abs(best)
+                best, stale = (monitored, 0) if improved else (best, stale + 1)
+                stop = stop or stale >= patience
+            if stop:
+                break
+
+    def _run_epoch(self, inputs: Inputs, y: np.ndarray, mode: str, flags: int, epoch: int,
+                   n_epochs: int, started: float) -> float:
+        data, keep = _data.as_mem_data(inputs, y, mode)
+        failure: List[BaseException] = []
+        with _Interrupt() as interrupt:
+            def progress(user: Any, done: int, total: int, loss: float) -> int:
+                return 1 if interrupt.requested else 0
+
+            def on_error(exc_type: Any, exc: BaseException, tb: Any) -> int:
+                failure.append(exc)
+                return 1
+
+            callback = ffi.callback("int(void *, int64_t, int64_t, double)", progress, onerror=on_error)
+            loss = ffi.new("double *")
+            status = lib.mem_model_train_epoch(self._model, data, flags, callback, ffi.NULL, loss)
+        del keep
+        if failure:
+            raise failure[0]
+        check(status)
+        return float(loss[0])
+
+    def _evaluate(self, inputs: Inputs, y: np.ndarray, mode: str, reset: bool) -> float:
+        data, keep = _data.as_mem_data(inputs, y, mode)
+        loss = ffi.new("double *")
+        check(lib.mem_model_loss(self._model, data, 1 if reset else 0, loss))
+        del keep
+        return float(loss[0])
+
+    # ---- prediction -----------------------------------------------------------------------
+
+    def _raw_predict(self, X: Any, reset_memory: bool) -> Tuple[np.ndarray, Inputs]:
+        """libmem's outputs for X: (n_steps, O), (n_seq, max_len, O) or (n_seq, O)."""
+        self._check_fitted()
+        inputs = _data.check_inputs(X, self, self.n_features_in_)
+        mode = self._mode_for(inputs)
+        if inputs.layout != STREAM and not reset_memory:
+            raise ValueError("reset_memory=False continues a stream; sequences (3-D X or a list) "
+                             "always start from zero memory")
+        O = int(lib.mem_model_n_outputs(self._model))
+        if inputs.layout == STREAM:
+            shape: Tuple[int, ...] = (inputs.max_len, O)
+        elif mode == LAST:
+            shape = (inputs.n_seq, O)
+        else:
+            shape = (inputs.n_seq, inputs.max_len, O)
+        out = np.empty(shape, dtype=np.float32)
+        data, keep = _data.as_mem_data(inputs, None, mode)
+        check(lib.mem_model_predict(self._model, data, 1 if reset_memory else 0,
+                                    ffi.from_buffer("float[]", out), out.size))
+        del keep
+        return out, inputs
+
+    def _per_sequence_list(self, out: np.ndarray, inputs: Inputs) -> Any:
+        """Per-step outputs of a list of sequences come back as a list of arrays."""
+        if inputs.ragged and self.target_mode_ == PER_STEP:
+            return [out[i, :n] for i, n in enumerate(inputs.seq_lengths())]
+        return out
+
+    # ---- memory ---------------------------------------------------------------------------
+
+    def reset_memory(self) -> "MemoryEstimator":
+        """Forget the stream memory (every state tensor to zero). Returns self."""
+        self._check_fitted()
+        check(lib.mem_model_reset_memory(self._model))
+        return self
+
+    def _state_table(self) -> List[Tuple[str, Tuple[int, ...]]]:
+        name, axes = ffi.new("const char **"), ffi.new("const char *[4]")
+        ndim, shape = ffi.new("int *"), ffi.new("int64_t[4]")
+        table = []
+        for i in range(int(lib.mem_model_state_count(self._model))):
+            check(lib.mem_model_state_info(self._model, i, name, ndim, shape, axes))
+            table.append((string(name[0]), tuple(int(shape[k]) for k in range(ndim[0]))))
+        return table
+
+    def get_memory_state(self) -> Dict[str, np.ndarray]:
+        """The stream memory as ``{name: array}`` copies (names from the cell's state table)."""
+        self._check_fitted()
+        ptr = ffi.new("float **")
+        state = {}
+        for i, (name, shape) in enumerate(self._state_table()):
+            check(lib.mem_model_state_data(self._model, i, ptr))
+            size = int(np.prod(shape))
+            state[name] = np.frombuffer(ffi.buffer(ptr[0], 4 * size), dtype=np.float32).reshape(shape).copy()
+        return state
+
+    def set_memory_state(self, state: Dict[str, Any]) -> "MemoryEstimator":
+        """Restore a memory from :meth:`get_memory_state` (every name, matching shapes). Returns self."""
+        self._check_fitted()
+        table = self._state_table()
+        names = [n for n, _ in table]
+        if not isinstance(state, dict) or set(state) != set(names):
+            raise ValueError(f"state must be a dict with exactly the keys {names}, got "
+                             f"{sorted(state) if isinstance(state, dict) else type(state).__name__}")
+        parts = []
+        for name, shape in table:
+            arr = np.asarray(state[name], dtype=np.float32)
+            if arr.shape != shape:
+                raise ValueError(f"state[{name!r}] has shape {arr.shape}, expected {shape}")
+            parts.append(arr.ravel())
+        blob = np.ascontiguousarray(np.concatenate(parts))
+        check(lib.mem_model_set_state(self._model, ffi.from_buffer("float[]", blob), blob.nbytes))
+        return self
+
+    # ---- introspection --------------------------------------------------------------------
+
+    @property
+    def diagnostics(self) -> Dict[str, Any]:
+        """The cell's diagnostics by name: floats, or arrays for per-unit values."""
+        self._check_fitted()
+        name, count = ffi.new("const char **"), ffi.new("int64_t *")
+        result: Dict[str, Any] = {}
+        for i in range(int(lib.mem_model_diag_count(self._model))):
+            check(lib.mem_model_diag(self._model, i, name, ffi.NULL, 0, count))
+            values = np.empty(max(int(count[0]), 1), dtype=np.float64)
+            check(lib.mem_model_diag(self._model, i, name, ffi.from_buffer("double[]", values),
+                                     values.size, count))
+            result[string(name[0])] = float(values[0]) if count[0] == 1 else values[: count[0]]
+        return result
+
+    @property
+    def parameters_(self) -> Dict[str, np.ndarray]:
+        """The trained tensors by name, as float32 arrays sharing memory with the C model.
+
+        Writing into them changes the model. Each array keeps the model alive, so a view stays
+        valid even after the estimator is refitted or deleted.
+        """
+        self._check_fitted()
+        name, ndim, trainable = ffi.new("const char **"), ffi.new("int *"), ffi.new("int *")
+        shape, axes, perm = ffi.new("int64_t[4]"), ffi.new("const char *[4]"), ffi.new("int[4]")
+        ptr = ffi.new("float **")
+        views = {}
+        for i in range(int(lib.mem_model_param_count(self._model))):
+            check(lib.mem_model_param_info(self._model, i, name, ndim, shape, axes, perm, trainable))
+            check(lib.mem_model_param_data(self._model, i, ptr))
+            dims = tuple(int(shape[k]) for k in range(ndim[0]))
+            views[string(name[0])] = np.asarray(_ModelView(self._model, ptr[0], dims))
+        return views
+
+    # ---- persistence ----------------------------------------------------------------------
+
+    def _fitted_attributes(self) -> Dict[str, Any]:
+        keys = [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]
+        keys += [k for k in ("_y_single", "_arch_signature") if k in vars(self)]
+        return {k: getattr(self, k) for k in keys}
+
+    def _metadata(self) -> str:
+        fitted = {}
+        for key, value in self._fitted_attributes().items():
+            if isinstance(value, np.ndarray):
+                fitted[key] = {"ndarray": value.tolist(), "dtype": value.dtype.str}
+            else:
+                fitted[key] = _jsonable(value)
+        params = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
+        return json.dumps({"format": "memnative-estimator", "version": 1,
+                           "class": type(self).__name__, "params": params, "fitted": fitted})
+
+    def _buffer(self) -> bytes:
+        meta = self._metadata().encode()
+        size = ffi.new("int64_t *")
+        check(lib.mem_model_save_size(self._model, meta, size))
+        buf = bytearray(size[0])
+        check(lib.mem_model_save_buffer(self._model, meta, ffi.from_buffer(buf), len(buf)))
+        return bytes(buf)
+
+    def save(self, path: Any) -> None:
+        """Save the fitted model, its memory, training state and hyper-parameters to ``path``.
+
+        The write is atomic (a temporary file in the same folder, flushed, then renamed), so an
+        existing file is replaced whole or not at all. Load with :meth:`load` or
+        :func:`memnative.load`.
+        """
+        self._check_fitted()
+        check(lib.mem_model_save(self._model, _fspath(path), self._metadata().encode()))
+
+    @classmethod
+    def load(cls, path: Any) -> "MemoryEstimator":
+        """Load an estimator saved with :meth:`save`; it must be of this class (or a subclass)."""
+        est = load_estimator(path)
+        if not isinstance(est, cls):
+            raise TypeError(f"{path!r} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        model = state.pop("_model", None)
+        if model is not None:
+            state["_model_bytes"] = self._buffer()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        blob = state.pop("_model_bytes", None)
+        self.__dict__.update(state)
+        if blob is not None:
+            self._model = _load_model_buffer(blob)
+
+
+class _ModelView:
+    """An ``__array_interface__`` over a model's tensor that keeps the model alive."""
+
+    def __init__(self, model: Any, ptr: Any, shape: Tuple[int, ...]) -> None:
+        self._model = model
+        self.__array_interface__ = {"shape": shape, "typestr": "<f4", "version": 3,
+                                    "data": (int(ffi.cast("uintptr_t", ptr)), False)}
+
+
+def _load_model_buffer(blob: bytes) -> Any:
+    out = ffi.new("mem_model **")
+    check(lib.mem_model_load_buffer(blob, len(blob), out))
+    return ffi.gc(out[0], lib.mem_model_free)
+
+
+def _read_metadata(model: Any) -> Dict[str, Any]:
+    length = ffi.new("int64_t *")
+    check(lib.mem_model_metadata(model, ffi.NULL, 0, length))
+    buf = ffi.new("char[]", int(length[0]) + 1)
+    check(lib.mem_model_metadata(model, buf, len(buf), length))
+    text = ffi.string(buf).decode()
+    try:
+        meta = json.loads(text) if text else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the model's metadata is not JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != "memnative-estimator":
+        raise ValueError("the file holds a libmem model without memnative estimator metadata "
+                         "(saved from C?); load it through the C API")
+    return meta
+
+
+def load_estimator(path: Any) -> MemoryEstimator:
+    """Load an estimator saved with ``save``, restoring the class named in its metadata.
+
+    Raises
+    ------
+    FileNotFoundError, OSError
+        When the file cannot be read.
+    memnative.FormatError
+        When it is not a valid model file (truncated, corrupt, foreign).
+    """
+    out = ffi.new("mem_model **")
+    check(lib.mem_model_load(_fspath(path), out))
+    model = ffi.gc(out[0], lib.mem_model_free)
+    meta = _read_metadata(model)
+    cls = ESTIMATORS.get(meta.get("class", ""))
+    if cls is None:
+        raise ValueError(f"unknown estimator class {meta.get('class')!r} in {path!r}; known: "
+                         f"{sorted(ESTIMATORS)}")
+    est = cls(**meta.get("params", {}))
+    for key, value in meta.get("fitted", {}).items():
+        if isinstance(value, dict) and "ndarray" in value:
+            value = np.asarray(value["ndarray"], dtype=np.dtype(value["dtype"]))
+        setattr(est, key, value)
+    est._model = model
+    return est
+
+
+def _fspath(path: Any) -> bytes:
+    import os
+
+    return os.fsencode(path)
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON-friendly copy of a hyper-parameter or fitted attribute (callables are not saved)."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return None
+
+
+def _signature(kind: str, arch: Dict[str, Any]) -> Dict[str, Any]:
+    return {"kind": kind, **{k: _jsonable(_c_value(k, v)) for k, v in arch.items()}}
+
+
+def _c_value(key: str, value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return value
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+        raise ValueError(f"{key}={value!r} must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}={value!r} must be an integer") from None
+
+
+def _check_training_keywords(est: MemoryEstimator) -> None:
+    if est.target not in ("auto", PER_STEP, LAST):
+        raise ValueError(f"target={est.target!r} must be 'auto', 'per_step' or 'last'")
+    if est.callbacks is not None and not all(callable(c) for c in est.callbacks):
+        raise ValueError("callbacks must be a list of callables f(estimator, epoch, logs) -> "
+                         "bool (True stops training)")
+    if not isinstance(est.tol, (int, float, np.floating)) or est.tol < 0:
+        raise ValueError(f"tol={est.tol!r} must be a non-negative number")
+
+
+def _report_progress(epoch: int, n_epochs: int, logs: Dict[str, float], started: float) -> None:
+    elapsed = time.perf_counter() - started
+    eta = elapsed / (epoch + 1) * (n_epochs - epoch - 1)
+    extra = "".join(f"  {k} {v:.6g}" for k, v in logs.items())
+    print(f"epoch {epoch + 1}/{n_epochs}{extra}  {elapsed:.2f} s  ETA {eta:.1f} s",
+          file=sys.stderr, flush=True)
