@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,6 +27,11 @@ ESTIMATORS: Dict[str, type] = {}
 #: Python keyword -> C TRAIN-table key (values converted by ``_train_settings``)
 _TRAIN_KEYS = ("learning_rate", "optimizer", "momentum", "weight_decay", "clip_norm", "lr_schedule",
                "batch_size", "bptt", "n_threads")
+#: the parameters every kind's C table starts with (readout, loss, seed, training); the rest of a
+#: kind's table is its own
+_COMMON_C_KEYS = ("hidden_size", "loss", "skip", "output_memory", "output_beta", "seed",
+                  "learning_rate", "optimizer", "momentum", "weight_decay", "clip_norm",
+                  "lr_schedule", "epochs", "batch_size", "bptt", "n_threads", "max_cache_mb")
 #: readout / common ARCH keywords every estimator has
 _COMMON_ARCH_KEYS = ("hidden_size", "output_memory", "output_beta", "skip")
 
@@ -482,6 +487,65 @@ class MemoryEstimator(BaseEstimator):
             dims = tuple(int(shape[k]) for k in range(ndim[0]))
             views[string(name[0])] = np.asarray(_ModelView(self._model, ptr[0], dims))
         return views
+
+    def _model_config(self) -> Dict[str, Any]:
+        """The fitted model's configuration, read back from C (every key of the kind's tables)."""
+        out = ffi.new("mem_config **")
+        check(lib.mem_model_get_config(self._model, out))
+        cfg = ffi.gc(out[0], lib.mem_config_free)
+        values: Dict[str, Any] = {}
+        text, number = ffi.new("const char **"), ffi.new("double *")
+        for p in config_params(self._cell_kind()):
+            key = p.name.encode()
+            if p.type == "choice":
+                check(lib.mem_config_get_str(cfg, key, text))
+                values[p.name] = string(text[0])
+            else:
+                check(lib.mem_config_get_float(cfg, key, number))
+                values[p.name] = {"int": int, "bool": bool}.get(p.type, float)(number[0])
+        return values
+
+    def to_torch(self, dtype: Any = None) -> Any:
+        """A ``torch.nn.Module`` twin of the fitted model (same equations, parameter names and
+        values; see :mod:`memnative.torch`). Needs PyTorch (``pip install torch==2.13.0``)."""
+        self._check_fitted()
+        import torch
+
+        from .torch import TWINS
+
+        kind = self._cell_kind()
+        if kind not in TWINS:
+            raise NotImplementedError(f"no torch twin for cell {kind!r} (twins: {sorted(TWINS)})")
+        cfg = self._model_config()
+        own = {p.name for p in config_params(kind)} - set(_COMMON_C_KEYS)
+        module = TWINS[kind](int(lib.mem_model_n_inputs(self._model)),
+                             int(lib.mem_model_n_outputs(self._model)),
+                             hidden_size=cfg["hidden_size"], output_memory=cfg["output_memory"],
+                             skip=cfg["skip"], loss=cfg["loss"],
+                             dtype=torch.float32 if dtype is None else dtype,
+                             output_beta=cfg["output_beta"], **{k: cfg[k] for k in own})
+        module.load_parameters({k: v.copy() for k, v in self.parameters_.items()})
+        return module
+
+    def load_torch(self, module: Any) -> "MemoryEstimator":
+        """Copy the parameters of a torch twin (e.g. after training it in torch) into the fitted
+        model; names and shapes must match. Returns self."""
+        self._check_fitted()
+        views = self.parameters_
+        values = module.parameters_numpy()
+        if set(values) != set(views):
+            raise ValueError(f"the module's parameters {sorted(values)} are not the model's "
+                             f"{sorted(views)}")
+        for name, view in views.items():
+            value = np.asarray(values[name], dtype=np.float32)
+            if value.shape != view.shape:
+                raise ValueError(f"parameter {name!r} has shape {value.shape} in the module, "
+                                 f"{view.shape} in the model")
+            if not np.isfinite(value).all():
+                raise ValueError(f"parameter {name!r} of the module holds non-finite values")
+        for name, view in views.items():
+            view[...] = values[name]
+        return self
 
     # ---- persistence ----------------------------------------------------------------------
 

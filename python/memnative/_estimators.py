@@ -13,20 +13,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import _data
-from ._base import MemoryEstimator, register_estimator
+from ._base import _COMMON_C_KEYS, MemoryEstimator, register_estimator
 from ._compat import SKLEARN_AVAILABLE, ClassifierMixin, RegressorMixin
 from ._data import Inputs
 from ._lib import config_params, kinds
 
 __all__ = ["AMRC", "MemoryRegressor", "MemoryClassifier", "create_model",
            "sklearn_expected_failures"]
-
-#: The parameters every kind's C table starts with (readout, loss, seed, training); the rest of
-#: a kind's table is its own (``cell_params`` of MemoryRegressor / MemoryClassifier).
-_COMMON_C_KEYS = ("hidden_size", "loss", "skip", "output_memory", "output_beta", "seed",
-                  "learning_rate", "optimizer", "momentum", "weight_decay", "clip_norm",
-                  "lr_schedule", "epochs", "batch_size", "bptt", "n_threads", "max_cache_mb")
-
 
 def _cell_keys(kind: str) -> List[str]:
     """The kind's own parameters (its C table after the common part)."""

@@ -311,7 +311,13 @@ def test_registry_names_every_twin_by_c_kind() -> None:
 
 
 def test_missing_torch_gives_an_import_error_naming_the_pin() -> None:
-    code = ("import sys; sys.modules['torch'] = None\n"
+    # a finder that refuses torch: torch stays absent from sys.modules, as on a machine without it
+    code = ("import sys, importlib.abc\n"
+            "class NoTorch(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name.split('.')[0] == 'torch':\n"
+            "            raise ImportError('No module named ' + repr(name))\n"
+            "sys.meta_path.insert(0, NoTorch())\n"
             "try:\n    import memnative.torch\n"
             "except ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

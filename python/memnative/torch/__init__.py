@@ -26,7 +26,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from typing import Dict, Type
 
-from .amrc import AMRC, TwinBase
+from ._base import TwinBase
+from .amrc import AMRC
 
 __all__ = ["AMRC", "TwinBase", "TWINS"]
 
