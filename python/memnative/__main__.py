@@ -1,116 +1,97 @@
-"""Command line: ``python -m memnative info`` and ``python -m memnative demo``.
+"""Command line: ``python -m memnative demo`` and ``python -m memnative info``.
 
-``info`` prints what a bug report needs (versions, build, threads, where the library was loaded
-from). ``demo`` trains a small AMRC model on Mackey-Glass one-step-ahead prediction straight through
-the C API and prints train/test NRMSE.
+``demo`` trains :class:`memnative.AMRC` on Mackey-Glass one-step-ahead prediction, forecasts the
+test stream continuing the memory left by training, prints train/test NRMSE next to the naive
+repeat-the-last-value baseline, and draws the forecast and the loss curve into a PNG (when
+matplotlib is installed). ``info`` prints what a bug report needs (versions, build, threads, where
+the library was loaded from).
 """
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import sys
 import time
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from . import __version__
 from . import _lib
-from ._lib import check, ffi, lib
 
 
-def mackey_glass(n_samples: int, *, tau: float = 17.0, a: float = 0.2, b: float = 0.1,
-                 n: int = 10, dt: float = 0.1, sample_every: float = 1.0, washout: int = 500,
-                 initial: float = 1.2) -> np.ndarray:
-    """Mackey-Glass series ``dx/dt = a x(t-tau) / (1 + x(t-tau)^n) - b x(t)``, scaled to [-1, 1].
+def nrmse(y_pred: np.ndarray, y_true: np.ndarray) -> float:
+    """Normalised root mean squared error, ``sqrt(mean((y_pred - y_true)**2) / var(y_true))``."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.float64)
+    return float(np.sqrt(np.mean((y_pred - y_true) ** 2) / np.var(y_true)))
 
-    Integrated by RK4 with step ``dt``; delayed values between grid points are linearly
-    interpolated from the history, which is the constant ``initial`` before t = 0. Sampled every
-    ``sample_every`` time units; the first ``washout`` samples are dropped.
+
+def demo(epochs: int = 1000, hidden_size: int = 32, out: Optional[str] = "demo.png",
+         n_train: int = 2000, n_test: int = 1000) -> Dict[str, float]:
+    """Train AMRC on Mackey-Glass (x_t -> x_{t+1}) and forecast the continuation of the stream.
 
     Parameters
     ----------
-    n_samples : int
-        Number of samples returned.
+    epochs : int, default 1000
+    hidden_size : int, default 32
+    out : str or None, default "demo.png"
+        Where to write the plot (forecast vs truth, loss curve); None: no plot.
+    n_train, n_test : int, default 2000 and 1000
+        Lengths of the training stream and of the test stream that continues it.
 
     Returns
     -------
-    numpy.ndarray of float64, shape (n_samples,)
+    dict
+        ``train_nrmse``, ``test_nrmse``, ``naive_nrmse`` and ``fit_seconds``.
     """
-    stride = int(round(sample_every / dt))
-    n_steps = (washout + n_samples) * stride
-    lag = tau / dt  # the delay in integration steps
-    x: List[float] = [initial]
+    from . import AMRC, datasets
 
-    def delayed(s: float) -> float:
-        if s <= 0.0:
-            return initial if s < 0.0 else x[0]
-        i = int(s)
-        frac = s - i
-        return x[i] if frac == 0.0 else x[i] * (1.0 - frac) + x[i + 1] * frac
-
-    def rhs(xt: float, xd: float) -> float:
-        return a * xd / (1.0 + xd ** n) - b * xt
-
-    for k in range(n_steps):
-        xk = x[k]
-        d0, dh, d1 = delayed(k - lag), delayed(k + 0.5 - lag), delayed(k + 1.0 - lag)
-        k1 = rhs(xk, d0)
-        k2 = rhs(xk + 0.5 * dt * k1, dh)
-        k3 = rhs(xk + 0.5 * dt * k2, dh)
-        k4 = rhs(xk + dt * k3, d1)
-        x.append(xk + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4))
-    series = np.asarray(x[::stride][washout:washout + n_samples], dtype=np.float64)
-    lo, hi = series.min(), series.max()
-    return 2.0 * (series - lo) / (hi - lo) - 1.0
-
-
-def nrmse(prediction: np.ndarray, target: np.ndarray) -> float:
-    """Root mean squared error divided by the standard deviation of ``target``."""
-    return float(np.sqrt(np.mean((prediction - target) ** 2)) / np.std(target))
-
-
-def _predict(model: object, data: _lib.StreamData, n_outputs: int,
-             reset_memory: bool) -> np.ndarray:
-    out = np.empty((data.n_steps, n_outputs), dtype=np.float32)
-    check(lib.mem_model_predict(model, data.ptr, int(reset_memory),
-                                ffi.from_buffer("float[]", out), out.size))
-    return out
-
-
-def demo(epochs: int = 100, hidden_size: int = 32, n_train: int = 2000,
-         n_test: int = 1000) -> Tuple[float, float]:
-    """Train AMRC on Mackey-Glass (x_t -> x_{t+1}) and forecast the continuation of the stream.
-
-    Returns
-    -------
-    (float, float)
-        Train and test NRMSE.
-    """
-    series = mackey_glass(n_train + n_test + 1).astype(np.float32)[:, None]
-    train = _lib.StreamData(series[:n_train], series[1:n_train + 1])
-    test = _lib.StreamData(series[n_train:n_train + n_test], series[n_train + 1:])
-    model = _lib.new_model(_lib.new_config("amrc", hidden_size=hidden_size, epochs=epochs), 1, 1)
-    print(f"memnative {__version__} demo: AMRC (hidden {hidden_size}) on Mackey-Glass, "
-          f"{n_train} training steps, {n_test} test steps, {epochs} epochs")
-    loss = ffi.new("double *")
+    X_train, y_train, X_test, y_test = datasets.mackey_glass_forecast(n_train=n_train,
+                                                                      n_test=n_test)
+    print(f"memnative {__version__} demo: AMRC(hidden_size={hidden_size}) on Mackey-Glass "
+          f"one-step prediction, {n_train} training steps, {n_test} test steps continuing them, "
+          f"{epochs} epochs", flush=True)
+    model = AMRC(hidden_size=hidden_size, epochs=epochs, random_state=0)
     start = time.perf_counter()
-    for epoch in range(epochs):
-        flags = lib.MEM_TRAIN_RESTART_SCHEDULE if epoch == 0 else 0
-        check(lib.mem_model_train_epoch(model, train.ptr, flags, ffi.NULL, ffi.NULL, loss))
-        if epoch == 0 or (epoch + 1) % 10 == 0 or epoch + 1 == epochs:
-            print(f"  epoch {epoch + 1:4d}  loss {loss[0]:.6f}")
-        if not math.isfinite(loss[0]):
-            raise SystemExit(f"training diverged at epoch {epoch + 1}")
+    model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
-    # Run the training stream from zero memory, then forecast the test stream continuing it.
-    train_nrmse = nrmse(_predict(model, train, 1, reset_memory=True), train.y)
-    test_nrmse = nrmse(_predict(model, test, 1, reset_memory=False), test.y)
-    print(f"train NRMSE {train_nrmse:.4f}   test NRMSE {test_nrmse:.4f}   "
-          f"training time {seconds:.2f} s")
-    return train_nrmse, test_nrmse
+    # The forecasting protocol: fit leaves the memory at the end of the training stream, and the
+    # test stream continues it (reset_memory=False), so no warm-up steps are lost.
+    test_pred = model.predict(X_test, reset_memory=False)
+    # The training stream from zero memory (predict's default).
+    train_pred = model.predict(X_train)
+    metrics = {"train_nrmse": nrmse(train_pred, y_train), "test_nrmse": nrmse(test_pred, y_test),
+               # the naive forecast repeats the current value: y_hat[t] = x[t]
+               "naive_nrmse": nrmse(X_test, y_test), "fit_seconds": seconds}
+    print(f"fit time     {seconds:.2f} s ({model.n_iter_} epochs, final loss "
+          f"{model.loss_curve_[-1]:.3g})")
+    print(f"train NRMSE  {metrics['train_nrmse']:.4f}")
+    print(f"test NRMSE   {metrics['test_nrmse']:.4f}   (test stream continuing the memory)")
+    print(f"naive NRMSE  {metrics['naive_nrmse']:.4f}   (repeat the last value, for reference)")
+    if out is not None:
+        _demo_plot(model, y_test, test_pred, metrics["test_nrmse"], out)
+    return metrics
+
+
+def _demo_plot(model: object, y_test: np.ndarray, test_pred: np.ndarray, test_nrmse: float,
+               out: str) -> None:
+    try:
+        from . import plot
+
+        plt = plot._pyplot()
+    except ImportError:
+        print("plot        skipped: matplotlib is not installed (pip install matplotlib)")
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained",
+                                      gridspec_kw={"width_ratios": [2, 1]})
+    plot.prediction(y_test, test_pred, ax=left,
+                    title=f"Mackey-Glass test stream, one step ahead (NRMSE {test_nrmse:.4f})")
+    plot.training_curve(model, ax=right)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(f"plot         {os.path.abspath(out)}")
 
 
 def info() -> None:
@@ -118,7 +99,9 @@ def info() -> None:
     build = _lib.build_info()
     print(f"memnative {__version__}")
     print(f"library   {build.pop('library')}")
-    print(f"build     {_lib.string(lib.mem_build_info())}")
+    print(f"build     {_lib.string(_lib.lib.mem_build_info())}")
+    if build.get("package_build"):
+        print(f"package   built with {build['package_build']}")
     print(f"kinds     {', '.join(_lib.kinds())}")
     print(f"threads   {build.get('threads', '?')} (OpenMP default; "
           f"os.cpu_count() = {os.cpu_count()}, "
@@ -128,19 +111,37 @@ def info() -> None:
     print(f"platform  {platform.platform()}")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m memnative",
-                                     description=__doc__.splitlines()[0])
+                                     description="memnative command line")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="versions, build information and threads (for bug reports)")
-    demo_parser = commands.add_parser("demo", help="train AMRC on Mackey-Glass and print NRMSE")
-    demo_parser.add_argument("--epochs", type=int, default=100,
-                             help="training epochs (default 100)")
+    demo_parser = commands.add_parser(
+        "demo", help="train AMRC on Mackey-Glass, print NRMSE and write a plot",
+        description="Train AMRC on Mackey-Glass one-step prediction (2000 training steps), "
+                    "forecast the 1000 test steps that continue the stream, print NRMSE and "
+                    "write a plot of the forecast and the loss curve.")
+    demo_parser.add_argument("--epochs", type=_positive_int, default=1000,
+                             help="training epochs (default 1000)")
+    demo_parser.add_argument("--hidden-size", type=_positive_int, default=32,
+                             help="hidden units (default 32)")
+    demo_parser.add_argument("--out", default="demo.png",
+                             help="where to write the plot (default demo.png)")
     args = parser.parse_args(argv)
     if args.command == "info":
         info()
     else:
-        demo(epochs=args.epochs)
+        demo(epochs=args.epochs, hidden_size=args.hidden_size, out=args.out)
     return 0
 
 
