@@ -82,7 +82,7 @@ def _demo_plot(model: object, y_test: np.ndarray, test_pred: np.ndarray, test_nr
 
         plt = plot._pyplot()
     except ImportError:
-        print("plot        skipped: matplotlib is not installed (pip install matplotlib)")
+        print("plot         skipped: matplotlib is not installed (pip install matplotlib)")
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained",
                                       gridspec_kw={"width_ratios": [2, 1]})

@@ -182,7 +182,8 @@ class MemoryEstimator(BaseEstimator):
 
     # ---- data -----------------------------------------------------------------------------
 
-    def _encode_targets(self, y: np.ndarray, inputs: Inputs, mode: str, fitting: bool) -> np.ndarray:
+    def _encode_targets(self, y: np.ndarray, inputs: Inputs, mode: str, fitting: bool,
+                        classes: Any = None) -> np.ndarray:
         """Targets in libmem's layout (regressors: float; classifiers: class indices)."""
         return y
 
@@ -250,7 +251,7 @@ class MemoryEstimator(BaseEstimator):
         self._train_loop(train_in, train_y, mode, n_epochs, val)
         return self
 
-    def partial_fit(self, X: Any, y: Any = None, **kwargs: Any) -> "MemoryEstimator":
+    def partial_fit(self, X: Any, y: Any = None) -> "MemoryEstimator":
         """One pass over ``X``: for a stream, online training of the next chunk, continuing the
         stored memory window by window (exact online semantics); for sequences, one epoch.
 
@@ -258,11 +259,14 @@ class MemoryEstimator(BaseEstimator):
         -------
         self
         """
+        return self._partial_fit(X, y)
+
+    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> "MemoryEstimator":
         first = getattr(self, "_model", None) is None
         _check_training_keywords(self)
         inputs, mode, y_raw = self._prepare(X, y, first=first)
         if first:
-            y_c = self._encode_targets(y_raw, inputs, mode, fitting=True, **kwargs)
+            y_c = self._encode_targets(y_raw, inputs, mode, fitting=True, classes=classes)
             self._set_fitted_shape(inputs, mode, y_raw)
             self._new_model(inputs.n_features, self.n_outputs_, 1)
             self.loss_curve_ = []

@@ -123,8 +123,7 @@ class _ClassifierOutputs:
     def partial_fit(self, X: Any, y: Any = None, classes: Any = None) -> Any:
         """One pass over ``X`` (see :meth:`MemoryEstimator.partial_fit`). ``classes`` lists every
         label the estimator will see; needed on the first call when ``y`` lacks some of them."""
-        kwargs = {} if classes is None else {"classes": classes}
-        return super().partial_fit(X, y, **kwargs)  # type: ignore[misc]
+        return self._partial_fit(X, y, classes)  # type: ignore[attr-defined]
 
 
 def _check_classification_targets(labels: np.ndarray) -> None:

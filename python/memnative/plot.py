@@ -140,7 +140,7 @@ def prediction(y_true: Any, y_pred: Any, ax: Any = None, title: Optional[str] = 
     many = true.shape[1] > 1
     for k in range(true.shape[1]):
         suffix = f" [{k}]" if many else ""
-        line, = ax.plot(steps, true[:, k], lw=1.6, alpha=0.5, label=f"truth{suffix}")
+        line, = ax.plot(steps, true[:, k], lw=2.5, alpha=0.4, label=f"truth{suffix}")
         ax.plot(steps, pred[:, k], lw=1.0, ls="--", color=line.get_color() if many else None,
                 label=f"prediction{suffix}")
     if title is None:
@@ -150,7 +150,9 @@ def prediction(y_true: Any, y_pred: Any, ax: Any = None, title: Optional[str] = 
     ax.set_title(title)
     ax.set_xlabel("step")
     ax.set_ylabel("value")
-    ax.legend(loc="upper right")
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.15 * (high - low))  # headroom for the legend
+    ax.legend(loc="upper center", ncol=2 * true.shape[1] if true.shape[1] <= 3 else 2)
     return ax
 
 
