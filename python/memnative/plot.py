@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -81,7 +82,8 @@ def training_curve(estimator: Any, ax: Any = None) -> Any:
     ImportError
         If matplotlib is not installed.
     """
-    loss = np.asarray(getattr(estimator, "loss_curve_", None) or [], dtype=np.float64)
+    curve = getattr(estimator, "loss_curve_", None)
+    loss = np.asarray([] if curve is None else curve, dtype=np.float64).ravel()
     if loss.size == 0:
         raise ValueError(f"{type(estimator).__name__} has no loss_curve_: fit it first")
     ax = _axes(ax)
@@ -89,8 +91,8 @@ def training_curve(estimator: Any, ax: Any = None) -> Any:
     ax.plot(epochs, loss, label="training loss")
     values = [loss]
     val = getattr(estimator, "validation_scores_", None)
-    if val:
-        val = np.asarray(val, dtype=np.float64)
+    if val is not None and len(val):
+        val = np.asarray(val, dtype=np.float64).ravel()
         ax.plot(np.arange(1, val.size + 1), val, label="validation loss")
         values.append(val)
     finite = np.concatenate(values)
