@@ -18,7 +18,11 @@ typedef enum mem_init {
     MEM_INIT_CONST,        /* init_a */
     MEM_INIT_GLOROT,       /* uniform ±sqrt(6 / (fan_in + fan_out)), fans = last two dims */
     MEM_INIT_NORMAL,       /* N(0, init_a^2) */
-    MEM_INIT_LOGIT_SPREAD  /* logit(init_a) + U(-init_b, init_b) per entry (init_b = 0: exact) */
+    MEM_INIT_LOGIT_SPREAD, /* logit(init_a) + U(-init_b, init_b) per entry (init_b = 0: exact) */
+    MEM_INIT_ORTHOGONAL,   /* a random orthogonal square matrix times init_a */
+    MEM_INIT_SOFTPLUS_INV, /* v with softplus(v) ~ U[init_a, init_b] (positive rates) */
+    MEM_INIT_LRU_NU        /* nu with Lambda = exp(-exp(nu)) and 1 - Lambda log-uniform in
+                              [1 - init_b, 1 - init_a] (init_a = lru_min, init_b = lru_max) */
 } mem_init;
 
 typedef struct mem_tensor_spec {

@@ -65,11 +65,39 @@ mem_status mem_model_alloc(const mem_config *cfg, const mem_arch *arch, mem_mode
     return MEM_OK;
 }
 
+/* A random orthogonal n x n matrix times `scale`: Gram-Schmidt (twice, for stability) on a
+ * Gaussian matrix, in double. Returns 0 when out of memory. */
+static int init_orthogonal(mem_rng *rng, int64_t n, double scale, float *out) {
+    double *q = malloc((size_t)(n * n) * sizeof *q);
+    if (!q) return 0;
+    for (int64_t i = 0; i < n * n; i++) q[i] = mem_rng_normal(rng);
+    for (int64_t r = 0; r < n; r++) {
+        double *row = q + r * n;
+        for (int pass = 0; pass < 2; pass++)
+            for (int64_t k = 0; k < r; k++) {
+                const double *prev = q + k * n;
+                double dot = 0;
+                for (int64_t j = 0; j < n; j++) dot += row[j] * prev[j];
+                for (int64_t j = 0; j < n; j++) row[j] -= dot * prev[j];
+            }
+        double norm = 0;
+        for (int64_t j = 0; j < n; j++) norm += row[j] * row[j];
+        norm = sqrt(norm);
+        for (int64_t j = 0; j < n; j++) row[j] = norm > 0 ? row[j] / norm : (j == r);
+    }
+    for (int64_t i = 0; i < n * n; i++) out[i] = (float)(scale * q[i]);
+    free(q);
+    return 1;
+}
+
 void mem_model_init_weights(mem_model *m) {
     const mem_arch *a = &m->arch;
     for (int p = 0; p < a->n_params; p++) {
         const mem_tensor_spec *s = &a->params[p];
         float *w = m->net.w + s->offset;
+        if (s->init == MEM_INIT_ORTHOGONAL && s->ndim == 2 && s->shape[0] == s->shape[1] &&
+            init_orthogonal(&m->rng, s->shape[0], s->init_a, w))
+            continue; /* (out of memory falls through to the Glorot initialisation below) */
         const double fan_in = s->ndim >= 2 ? (double)s->shape[s->ndim - 1] : 1.0;
         const double fan_out = s->ndim >= 2 ? (double)s->shape[s->ndim - 2] : (double)s->shape[0];
         const double glorot = sqrt(6.0 / (fan_in + fan_out));
@@ -79,11 +107,23 @@ void mem_model_init_weights(mem_model *m) {
             switch (s->init) {
             case MEM_INIT_ZERO: v = 0.0; break;
             case MEM_INIT_CONST: v = s->init_a; break;
-            case MEM_INIT_GLOROT: v = glorot * (2.0 * mem_rng_uniform(&m->rng) - 1.0); break;
+            case MEM_INIT_GLOROT:
+            case MEM_INIT_ORTHOGONAL: v = glorot * (2.0 * mem_rng_uniform(&m->rng) - 1.0); break;
             case MEM_INIT_NORMAL: v = s->init_a * mem_rng_normal(&m->rng); break;
             case MEM_INIT_LOGIT_SPREAD:
                 v = logit + (s->init_b > 0 ? s->init_b * (2.0 * mem_rng_uniform(&m->rng) - 1.0) : 0.0);
                 break;
+            case MEM_INIT_SOFTPLUS_INV: {
+                const double rate = s->init_a + (s->init_b - s->init_a) * mem_rng_uniform(&m->rng);
+                v = log(expm1(rate)); /* softplus(v) = rate */
+                break;
+            }
+            case MEM_INIT_LRU_NU: {
+                const double lo = log(1.0 - s->init_b), hi = log(1.0 - s->init_a);
+                const double gap = exp(lo + (hi - lo) * mem_rng_uniform(&m->rng)); /* 1 - Lambda */
+                v = log(-log1p(-gap));                                               /* nu */
+                break;
+            }
             }
             w[i] = (float)v;
         }
