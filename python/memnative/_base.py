@@ -5,18 +5,20 @@ estimator). Python validates input and converts it to float32; everything numeri
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from . import _data
 from ._compat import BaseEstimator, NotFittedError
 from ._data import LAST, PER_STEP, STREAM, Inputs
-from ._lib import check, config_params, ffi, lib, new_config, set_config_param, string
+from ._lib import (_as_float, _as_int64, check, config_params, ffi, lib, new_config,
+                   set_config_param, string)
 from ._persist import ESTIMATORS, PersistenceMixin, _jsonable, load_estimator, register_estimator
 
 __all__ = ["MemoryEstimator", "ESTIMATORS", "register_estimator", "load_estimator"]
@@ -149,9 +151,9 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
             if kind == "choice":
                 check(lib.mem_model_set_str(self._model, key.encode(), str(value).encode()))
             elif kind == "float":
-                check(lib.mem_model_set_float(self._model, key.encode(), float(value)))
+                check(lib.mem_model_set_float(self._model, key.encode(), _as_float(key, value)))
             else:
-                check(lib.mem_model_set_int(self._model, key.encode(), _as_int(key, value)))
+                check(lib.mem_model_set_int(self._model, key.encode(), _as_int64(key, value)))
 
     def _check_arch_unchanged(self) -> None:
         current = _signature(self._cell_kind(), self._arch_settings())
@@ -227,24 +229,30 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
             raise ValueError(f"epochs={n_epochs!r} must be an integer >= 1")
         _check_training_keywords(self)
         warm = bool(self.warm_start) and getattr(self, "_model", None) is not None
-        inputs, mode, y_raw = self._prepare(X, y, first=not warm)
-        if not warm:
-            y_c = self._encode_targets(y_raw, inputs, mode, fitting=True)
-            self._set_fitted_shape(inputs, mode, y_raw)
-            self._new_model(inputs.n_features, self.n_outputs_, n_epochs)
-            self.loss_curve_: List[float] = []
-            self.n_iter_ = 0
-        else:
-            self._check_arch_unchanged()
-            y_c = self._encode_targets(y_raw, inputs, mode, fitting=False)
-            self._push_train_settings(n_epochs)
-        train_in, train_y, val = self._validation_split(inputs, y_c, mode)
+        with _unchanged_on_error(self):
+            inputs, mode, y_raw = self._prepare(X, y, first=not warm)
+            if not warm:
+                y_c = self._encode_targets(y_raw, inputs, mode, fitting=True)
+                self._set_fitted_shape(inputs, mode, y_raw)
+                self._new_model(inputs.n_features, self.n_outputs_, n_epochs)
+                self.loss_curve_: List[float] = []
+                self.n_iter_ = 0
+            else:
+                self._check_arch_unchanged()
+                y_c = self._encode_targets(y_raw, inputs, mode, fitting=False)
+                self._push_train_settings(n_epochs)
+            train_in, train_y, val = self._validation_split(inputs, y_c, mode)
+        # from here on a failure (Ctrl-C, a non-finite loss) keeps the last good weights
         self._train_loop(train_in, train_y, mode, n_epochs, val)
         return self
 
     def partial_fit(self, X: Any, y: Any = None) -> "MemoryEstimator":
         """One pass over ``X``: for a stream, online training of the next chunk, continuing the
         stored memory window by window (exact online semantics); for sequences, one epoch.
+
+        Online training uses the base ``learning_rate`` without a schedule; after a ``fit``, a
+        smaller rate (``set_params(learning_rate=...)``, e.g. a tenth) keeps online updates from
+        undoing what the fit learned.
 
         Returns
         -------
@@ -255,17 +263,18 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> "MemoryEstimator":
         first = getattr(self, "_model", None) is None
         _check_training_keywords(self)
-        inputs, mode, y_raw = self._prepare(X, y, first=first)
-        if first:
-            y_c = self._encode_targets(y_raw, inputs, mode, fitting=True, classes=classes)
-            self._set_fitted_shape(inputs, mode, y_raw)
-            self._new_model(inputs.n_features, self.n_outputs_, 1)
-            self.loss_curve_ = []
-            self.n_iter_ = 0
-        else:
-            self._check_arch_unchanged()
-            y_c = self._encode_targets(y_raw, inputs, mode, fitting=False)
-            self._push_train_settings(1)
+        with _unchanged_on_error(self):
+            inputs, mode, y_raw = self._prepare(X, y, first=first)
+            if first:
+                y_c = self._encode_targets(y_raw, inputs, mode, fitting=True, classes=classes)
+                self._set_fitted_shape(inputs, mode, y_raw)
+                self._new_model(inputs.n_features, self.n_outputs_, 1)
+                self.loss_curve_ = []
+                self.n_iter_ = 0
+            else:
+                self._check_arch_unchanged()
+                y_c = self._encode_targets(y_raw, inputs, mode, fitting=False)
+                self._push_train_settings(1)
         flags = lib.MEM_TRAIN_ONLINE if inputs.layout == STREAM else 0
         loss = self._run_epoch(inputs, y_c, mode, flags, epoch=0, n_epochs=1, started=time.perf_counter())
         self.loss_curve_.append(loss)
@@ -281,8 +290,6 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
     def _validation_split(self, inputs: Inputs, y: np.ndarray, mode: str
                           ) -> Tuple[Inputs, np.ndarray, Optional[Tuple[Inputs, np.ndarray]]]:
         fraction = self.validation_fraction
-        if not isinstance(fraction, (int, float, np.floating)) or not 0.0 <= fraction < 1.0:
-            raise ValueError(f"validation_fraction={fraction!r} must be in [0, 1)")
         if fraction == 0:
             return inputs, y, None
         if inputs.layout == STREAM:  # the tail of the stream, so training continues into it
@@ -314,8 +321,6 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
     def _train_loop(self, inputs: Inputs, y: np.ndarray, mode: str, n_epochs: int,
                     val: Optional[Tuple[Inputs, np.ndarray]]) -> None:
         patience = self.n_iter_no_change
-        if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
-            raise ValueError(f"n_iter_no_change={patience!r} must be None or an integer >= 1")
         started = time.perf_counter()
         best, stale = np.inf, 0
         if val is not None:
@@ -443,6 +448,8 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
             arr = np.asarray(state[name], dtype=np.float32)
             if arr.shape != shape:
                 raise ValueError(f"state[{name!r}] has shape {arr.shape}, expected {shape}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"state[{name!r}] holds non-finite values (NaN or infinity)")
             parts.append(arr.ravel())
         blob = np.ascontiguousarray(np.concatenate(parts))
         check(lib.mem_model_set_state(self._model, ffi.from_buffer("float[]", blob), blob.nbytes))
@@ -542,6 +549,19 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
             view[...] = values[name]
         return self
 
+@contextlib.contextmanager
+def _unchanged_on_error(est: MemoryEstimator) -> Iterator[None]:
+    """A failure while preparing a fit (bad data, a hyper-parameter C rejects) leaves the
+    estimator exactly as it was: its fitted attributes still describe its model."""
+    saved = dict(est.__dict__)
+    try:
+        yield
+    except BaseException:
+        est.__dict__.clear()
+        est.__dict__.update(saved)
+        raise
+
+
 class _ModelView:
     """An ``__array_interface__`` over a model's tensor that keeps the model alive."""
 
@@ -561,21 +581,22 @@ def _c_value(key: str, value: Any) -> Any:
     return value
 
 
-def _as_int(key: str, value: Any) -> int:
-    if isinstance(value, (float, np.floating)) and not float(value).is_integer():
-        raise ValueError(f"{key}={value!r} must be an integer")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key}={value!r} must be an integer") from None
-
-
 def _check_training_keywords(est: MemoryEstimator) -> None:
+    """Checks of the Python-side keywords, before anything changes (C checks the others)."""
     if est.target not in ("auto", PER_STEP, LAST):
         raise ValueError(f"target={est.target!r} must be 'auto', 'per_step' or 'last'")
-    if est.callbacks is not None and not all(callable(c) for c in est.callbacks):
-        raise ValueError("callbacks must be a list of callables f(estimator, epoch, logs) -> "
-                         "bool (True stops training)")
+    if est.callbacks is not None and (not isinstance(est.callbacks, (list, tuple)) or
+                                      not all(callable(c) for c in est.callbacks)):
+        raise ValueError(f"callbacks={est.callbacks!r} must be a list of callables "
+                         "f(estimator, epoch, logs) -> bool (True stops training)")
+    fraction = est.validation_fraction
+    if (isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating))
+            or not 0.0 <= fraction < 1.0):
+        raise ValueError(f"validation_fraction={fraction!r} must be in [0, 1)")
+    patience = est.n_iter_no_change
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, (int, np.integer))
+                                 or patience < 1):
+        raise ValueError(f"n_iter_no_change={patience!r} must be None or an integer >= 1")
     if not isinstance(est.tol, (int, float, np.floating)) or est.tol < 0:
         raise ValueError(f"tol={est.tol!r} must be a non-negative number")
 

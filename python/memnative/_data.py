@@ -126,6 +126,9 @@ def check_inputs(X: Any, estimator: Any, n_features: Optional[int] = None) -> In
             if s.ndim != 2:
                 raise ValueError(f"a list of sequences needs 2-D arrays (seq_len, n_features), got "
                                  f"one of shape {s.shape}")
+            if s.shape[0] == 0:
+                raise ValueError(f"Found a sequence with 0 time step(s) (shape={s.shape}) while a "
+                                 f"minimum of 1 is required by {_name(estimator)}.")
             _check_2d_shape(s, estimator, allow_3d=False)
         widths = {s.shape[1] for s in seqs}
         if len(widths) > 1:
@@ -248,7 +251,9 @@ def check_targets(inputs: Inputs, y: Any, estimator: Any, mode: str, classifier:
         arr = arr[..., None]
     if arr.shape[-1] == 0:
         raise ValueError(f"y has shape {arr.shape}: at least one output is required")
-    _check_finite(valid_targets(arr, inputs, mode), "y", estimator)
+    # checked as float32, the precision libmem computes in (1e39 is finite only in float64)
+    with np.errstate(over="ignore"):
+        _check_finite(valid_targets(arr, inputs, mode).astype(np.float32), "y", estimator)
     return arr
 
 

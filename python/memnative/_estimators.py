@@ -64,6 +64,7 @@ class _RegressorOutputs:
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Coefficient of determination R² over every target (averaged over outputs), predicting
         ``X`` from zero memory."""
+        self._check_fitted()  # type: ignore[attr-defined]
         inputs, mode, y_true = self._prepare(X, y, first=False)  # type: ignore[attr-defined]
         raw, _ = self._raw_predict(X, True)  # type: ignore[attr-defined]
         true = _data.valid_targets(y_true, inputs, mode)
@@ -90,7 +91,7 @@ class _ClassifierOutputs:
             self.classes_ = np.unique(labels) if classes is None else np.unique(np.asarray(classes))
             if len(self.classes_) < 2:
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the "
-                                 f"data, but the data contains only one class: {self.classes_[0]!r}")
+                                 f"data, but the data contains only one class: {self.classes_[0]}")
             self.n_outputs_ = len(self.classes_)
         unseen = np.setdiff1d(labels, self.classes_)
         if unseen.size:
@@ -112,6 +113,7 @@ class _ClassifierOutputs:
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy over every target (per step or per sequence), predicting from zero memory."""
+        self._check_fitted()  # type: ignore[attr-defined]
         inputs, mode, labels = self._prepare(X, y, first=False)  # type: ignore[attr-defined]
         raw, _ = self._raw_predict(X, True)  # type: ignore[attr-defined]
         pred = self.classes_[np.argmax(_data.valid_targets(raw, inputs, mode), axis=-1)]
@@ -351,6 +353,8 @@ def create_model(kind: str, task: str = "regression", **params: Any) -> MemoryEs
     >>> model = create_model("amrc", hidden_size=64, epochs=200)  # doctest: +SKIP
     """
     known = kinds()
+    if not isinstance(kind, str):
+        raise TypeError(f"kind={kind!r} must be a string naming a model kind ({', '.join(known)})")
     if kind not in known:
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(known)}"
                          f"{_did_you_mean(kind, known)}")

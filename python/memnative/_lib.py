@@ -341,16 +341,43 @@ def set_config_param(cfg: Any, name: str, value: ParamValue,
                 "int" if isinstance(value, (bool, int, np.integer)) else
                 "floats" if isinstance(value, (list, tuple, np.ndarray)) else "float")
     if kind in ("int", "bool"):
-        if isinstance(value, (float, np.floating)) and not float(value).is_integer():
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-        check(lib.mem_config_set_int(cfg, key, int(value)))  # type: ignore[arg-type]
+        check(lib.mem_config_set_int(cfg, key, _as_int64(name, value)))
     elif kind == "float":
-        check(lib.mem_config_set_float(cfg, key, float(value)))  # type: ignore[arg-type]
+        check(lib.mem_config_set_float(cfg, key, _as_float(name, value)))
     elif kind == "choice":
-        check(lib.mem_config_set_str(cfg, key, str(value).encode()))
+        if not isinstance(value, str):
+            raise ValueError(f"{name}={value!r} must be a string")
+        check(lib.mem_config_set_str(cfg, key, value.encode()))
     else:
-        values = np.ascontiguousarray(np.atleast_1d(value), dtype=np.float64)
+        try:
+            values = np.ascontiguousarray(np.atleast_1d(value), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}={value!r} must be a sequence of numbers") from None
         check(lib.mem_config_set_floats(cfg, key, ffi.from_buffer("double[]", values), values.size))
+
+
+def _as_int64(name: str, value: Any) -> int:
+    """An integer setting, with errors that name the parameter (C checks the range)."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+    elif isinstance(value, (float, np.floating)) and float(value).is_integer():
+        number = int(value)
+    else:
+        raise ValueError(f"{name}={value!r} must be an integer")
+    if not -(1 << 63) <= number < (1 << 63):
+        raise ValueError(f"{name}={number} is out of range (not a 64-bit integer)")
+    return number
+
+
+def _as_float(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}={value!r} must be a number")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name}={value!r} is out of range (too large for a double)") from None
 
 
 def new_config(kind: str, **params: ParamValue) -> Any:

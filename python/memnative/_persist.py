@@ -43,7 +43,7 @@ class PersistenceMixin:
                 fitted[key] = {"ndarray": value.tolist(), "dtype": value.dtype.str}
             else:
                 fitted[key] = _jsonable(value)
-        params = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
+        params = {k: _json_param(v) for k, v in self.get_params(deep=False).items()}
         return json.dumps({"format": "memnative-estimator", "version": 1,
                            "class": type(self).__name__, "params": params, "fitted": fitted})
 
@@ -70,7 +70,8 @@ class PersistenceMixin:
         """Load an estimator saved with :meth:`save`; it must be of this class (or a subclass)."""
         est = load_estimator(path)
         if not isinstance(est, cls):
-            raise TypeError(f"{path!r} holds a {type(est).__name__}, not a {cls.__name__}")
+            raise TypeError(f"{path!r} holds an estimator of class {type(est).__name__}, not "
+                            f"{cls.__name__}")
         return est
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -138,19 +139,33 @@ def load_estimator(path: Any) -> "PersistenceMixin":
 
 
 def _fspath(path: Any) -> bytes:
-    return os.fsencode(path)
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise ValueError("embedded null byte")  # as Python's own file functions say
+    return raw
 
 
-def _jsonable(value: Any) -> Any:
+def _json_param(value: Any) -> Any:
+    """A hyper-parameter as saved: its JSON form, or None when it has none (callables, random
+    generators): the loaded estimator then has the default behaviour for it."""
+    try:
+        return _jsonable(value, strict=True)
+    except TypeError:
+        return None
+
+
+def _jsonable(value: Any, strict: bool = False) -> Any:
     """JSON-friendly copy of a hyper-parameter or fitted attribute (callables are not saved)."""
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
         return float(value)
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, strict) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, strict) for k, v in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if strict:
+        raise TypeError(f"{type(value).__name__} has no JSON form")
     return None

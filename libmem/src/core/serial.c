@@ -260,7 +260,8 @@ mem_status mem_write_file_atomic(const char *path, const void *data, size_t n) {
 }
 
 mem_status mem_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *n) {
-    int fd = open(path, O_RDONLY);
+    /* Non-blocking open, so a FIFO or device is refused below instead of blocking the caller. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return mem_fail_io(errno, "load: cannot open '%s'", path);
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -270,7 +271,8 @@ mem_status mem_read_file(const char *path, size_t max_bytes, uint8_t **out, size
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return mem_fail_io(EISDIR, "load: '%s' is not a regular file", path);
+        if (S_ISDIR(st.st_mode)) return mem_fail_io(EISDIR, "load: '%s' is a directory", path);
+        return mem_fail_io(EINVAL, "load: '%s' is not a regular file (a device, pipe or socket)", path);
     }
     if ((uint64_t)st.st_size > max_bytes) {
         close(fd);

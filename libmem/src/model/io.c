@@ -12,6 +12,8 @@
  *   META  the caller's metadata text
  * Loading checks every size against the remaining bytes before allocating, verifies every
  * checksum, and returns a complete model or an error — never a half-loaded one. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +178,21 @@ mem_status mem_model_save(const mem_model *m, const char *path, const char *meta
 
 #define CORRUPT(...) mem_fail(MEM_ERR_CORRUPT, __VA_ARGS__)
 
+/* MEM_ERR_CORRUPT with the reason an inner call just gave (copied first: the message buffer is
+ * the one being rewritten). */
+static mem_status corrupt_because(const char *what) {
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", mem_last_error());
+    return CORRUPT("%s (%s)", what, reason);
+}
+
+/* Weights and memory from a file must be finite: a model that cannot predict is not a model. */
+static mem_status check_finite(const float *v, int64_t n, const char *what) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return CORRUPT("model data: %s holds a non-finite value at entry %lld", what, (long long)i);
+    return MEM_OK;
+}
+
 static mem_status read_config(mem_reader *sec, mem_config *cfg) {
     uint32_t n = mem_read_u32(sec);
     if (sec->failed) return CORRUPT("model data: configuration section is truncated");
@@ -193,7 +210,7 @@ static mem_status read_config(mem_reader *sec, mem_config *cfg) {
             if (sec->failed) return CORRUPT("model data: configuration value of '%s' is truncated", name);
             s = mem_config_set_value(cfg, name, v, "load");
         }
-        if (s != MEM_OK) return CORRUPT("model data: configuration is invalid (%s)", mem_last_error());
+        if (s != MEM_OK) return corrupt_because("model data: configuration is invalid");
     }
     return MEM_OK;
 }
@@ -221,6 +238,7 @@ static mem_status read_body(mem_reader *r, mem_model *m, const uint8_t **meta, s
         for (int k = 0; k < s->ndim; k++)
             if (mem_read_i64(&sec) != s->shape[k]) return CORRUPT("model data: '%s' has the wrong shape", s->name);
         MEM_CHECK(read_floats(&sec, m->net.w + s->offset, s->size, s->name));
+        MEM_CHECK(check_finite(m->net.w + s->offset, s->size, s->name));
     }
 
     MEM_CHECK(mem_read_section(r, TAG_MASK, &sec));
@@ -244,6 +262,7 @@ static mem_status read_body(mem_reader *r, mem_model *m, const uint8_t **meta, s
 
     MEM_CHECK(mem_read_section(r, TAG_STAT, &sec));
     MEM_CHECK(read_floats(&sec, m->memory, a->state_dim, "memory state"));
+    MEM_CHECK(check_finite(m->memory, a->state_dim, "the memory state"));
 
     MEM_CHECK(mem_read_section(r, TAG_CARY, &sec));
     int64_t n_sub = mem_read_i64(&sec), n_steps = mem_read_i64(&sec);
@@ -306,7 +325,7 @@ static mem_status load_from(const uint8_t *buf, size_t n_bytes, mem_model **out)
     MEM_CHECK(read_config(&sec, &cfg));
     mem_arch arch;
     if (mem_model_layout(&cfg, n_inputs, n_outputs, &arch) != MEM_OK)
-        return CORRUPT("model data: invalid architecture (%s)", mem_last_error());
+        return corrupt_because("model data: invalid architecture");
     /* The parameters alone take 4 bytes per weight: refuse before allocating if they cannot fit. */
     if ((uint64_t)arch.n_weights > mem_reader_left(&r) / 4)
         return CORRUPT("model data is truncated: %lld parameters cannot fit in %zu bytes", (long long)arch.n_weights,
