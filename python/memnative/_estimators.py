@@ -26,6 +26,14 @@ def _cell_keys(kind: str) -> List[str]:
     return [p.name for p in config_params(kind) if p.name not in _COMMON_C_KEYS]
 
 
+def _store_params(est: Any, values: Dict[str, Any]) -> None:
+    """``__init__`` stores every keyword unchanged, as scikit-learn requires (validation happens
+    in ``fit``); called with ``locals()``."""
+    for name, value in values.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
 def _did_you_mean(key: str, options: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, list(options), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -212,32 +220,7 @@ class AMRC(_RegressorOutputs, RegressorMixin, MemoryEstimator):
                  warm_start: bool = False, random_state: Any = None,
                  n_threads: Optional[int] = None, verbose: int = 0,
                  callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
-        self.hidden_size = hidden_size
-        self.beta = beta
-        self.alpha = alpha
-        self.learn_memory = learn_memory
-        self.spread_init = spread_init
-        self.output_memory = output_memory
-        self.output_beta = output_beta
-        self.skip = skip
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.bptt = bptt
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.optimizer = optimizer
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.clip_norm = clip_norm
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.target = target
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.n_threads = n_threads
-        self.verbose = verbose
-        self.callbacks = callbacks
+        _store_params(self, locals())
 
     def _cell_kind(self) -> str:
         return "amrc"
@@ -300,30 +283,7 @@ class MemoryRegressor(_AnyCell, _RegressorOutputs, RegressorMixin, MemoryEstimat
                  tol: float = 1e-4, target: str = "auto", warm_start: bool = False,
                  random_state: Any = None, n_threads: Optional[int] = None, verbose: int = 0,
                  callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
-        self.cell = cell
-        self.cell_params = cell_params
-        self.hidden_size = hidden_size
-        self.output_memory = output_memory
-        self.output_beta = output_beta
-        self.skip = skip
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.bptt = bptt
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.optimizer = optimizer
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.clip_norm = clip_norm
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.target = target
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.n_threads = n_threads
-        self.verbose = verbose
-        self.callbacks = callbacks
+        _store_params(self, locals())
 
 
 @register_estimator
