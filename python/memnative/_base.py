@@ -19,6 +19,7 @@ from ._compat import BaseEstimator, NotFittedError
 from ._data import LAST, PER_STEP, STREAM, Inputs
 from ._lib import (_as_float, _as_int64, check, config_params, ffi, lib, new_config,
                    set_config_param, string)
+from ._freeze import FreezeMixin
 from ._persist import ESTIMATORS, PersistenceMixin, _jsonable, load_estimator, register_estimator
 
 __all__ = ["MemoryEstimator", "ESTIMATORS", "register_estimator", "load_estimator"]
@@ -82,7 +83,7 @@ class _Interrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-class MemoryEstimator(PersistenceMixin, BaseEstimator):
+class MemoryEstimator(FreezeMixin, PersistenceMixin, BaseEstimator):
     """Base of memnative's estimators (not used directly).
 
     Subclasses define ``__init__`` with explicit keywords (scikit-learn's convention), the kind of
@@ -468,6 +469,8 @@ class MemoryEstimator(PersistenceMixin, BaseEstimator):
             values = np.empty(max(int(count[0]), 1), dtype=np.float64)
             check(lib.mem_model_diag(self._model, i, name, ffi.from_buffer("double[]", values),
                                      values.size, count))
+            if count[0] == 0:
+                continue  # not defined for this configuration (e.g. alpha of a gated PMRC)
             result[string(name[0])] = float(values[0]) if count[0] == 1 else values[: count[0]]
         return result
 

@@ -1,4 +1,4 @@
-"""The public estimators: AMRC, MemoryRegressor, MemoryClassifier, and create_model.
+"""The estimators over any cell: MemoryRegressor, MemoryClassifier, and create_model.
 
 Every kind of cell registered in libmem can be used through ``MemoryRegressor(cell=kind)`` and
 ``MemoryClassifier(cell=kind)``; kinds with their own class (``AMRC``) expose their options as
@@ -18,8 +18,8 @@ from ._compat import SKLEARN_AVAILABLE, ClassifierMixin, RegressorMixin
 from ._data import Inputs
 from ._lib import config_params, kinds
 
-__all__ = ["AMRC", "MemoryRegressor", "MemoryClassifier", "create_model",
-           "sklearn_expected_failures"]
+__all__ = ["MemoryRegressor", "MemoryClassifier", "create_model", "sklearn_expected_failures",
+           "kind_class", "TRAINING_PARAMETERS_DOC"]
 
 def _cell_keys(kind: str) -> List[str]:
     """The kind's own parameters (its C table after the common part)."""
@@ -148,88 +148,6 @@ def _check_classification_targets(labels: np.ndarray) -> None:
                          "continuous values.")
 
 
-# ---- AMRC ----------------------------------------------------------------------------------
-
-@register_estimator
-class AMRC(_RegressorOutputs, RegressorMixin, MemoryEstimator):
-    """Adaptive memory recurrent cell regressor: every neuron keeps an echo of its last output and
-    a leaky memory that feeds back through a learned gain (``spec/cells.md``).
-
-        u_t = tanh(W x_t + b + w_m ⊙ m_{t-1});  h_t = u_t + β ⊙ h_{t-1};
-        m_t = (1 - α) ⊙ m_{t-1} + α ⊙ u_t;      ŷ_t = W_o h_t + b_o
-
-    Parameters
-    ----------
-    hidden_size : int, default 32
-    beta, alpha : float in (0, 1), default 0.3 and 0.1
-        Initial echo strength and memory rate, per neuron (spread ±1.5 in logit space around
-        these values when ``spread_init``), trained when ``learn_memory``.
-    learn_memory : bool, default True
-    spread_init : bool, default True
-    output_memory : bool, default False
-        Readout adds a learned per-output echo of the previous output.
-    output_beta : float in (0, 1), default 0.2
-        Initial echo of ``output_memory``.
-    skip : bool, default False
-        Readout adds a direct input path ``D x_t``.
-    epochs : int, default 100
-    batch_size : int, default 32
-        Sequences per minibatch; for a stream, the most sub-streams trained in parallel.
-    bptt : int or None, default None
-        Truncated BPTT window; None: 32 for streams, full length for sequences.
-    learning_rate : float or None, default None
-        None: the kind's default from libmem's table.
-    lr_schedule : {"cosine", "constant"}, default "cosine"
-    optimizer : {"adamw", "sgd"}, default "adamw"
-    momentum : float, default 0.9
-        SGD momentum.
-    weight_decay : float, default 0.0
-    clip_norm : float or None, default 1.0
-        Global gradient-norm clipping (None or 0: off).
-    validation_fraction : float in [0, 1), default 0.0
-        Held out for ``validation_scores_``: the tail of a stream, a random split of sequences.
-    n_iter_no_change : int or None, default None
-        Stop when the monitored loss (validation if any, else training) has not improved by
-        ``tol`` (relative) for this many epochs.
-    tol : float, default 1e-4
-    target : {"auto", "per_step", "last"}, default "auto"
-    warm_start : bool, default False
-        ``fit`` continues from the current model instead of re-initialising.
-    random_state : int, numpy Generator/RandomState or None
-    n_threads : int or None
-        None: OpenMP's default.
-    verbose : int, default 0
-        1 prints per-epoch loss, time and ETA to stderr.
-    callbacks : list of callables or None
-        ``f(estimator, epoch, logs) -> bool`` after every epoch; True stops training.
-
-    Attributes
-    ----------
-    n_features_in_, n_outputs_, target_mode_, loss_curve_, n_iter_, validation_scores_,
-    parameters_, diagnostics
-    """
-
-    def __init__(self, hidden_size: int = 32, beta: float = 0.3, alpha: float = 0.1,
-                 learn_memory: bool = True, spread_init: bool = True, output_memory: bool = False,
-                 output_beta: float = 0.2, skip: bool = False, epochs: int = 100,
-                 batch_size: int = 32, bptt: Optional[int] = None,
-                 learning_rate: Optional[float] = None, lr_schedule: str = "cosine",
-                 optimizer: str = "adamw", momentum: float = 0.9, weight_decay: float = 0.0,
-                 clip_norm: Optional[float] = 1.0, validation_fraction: float = 0.0,
-                 n_iter_no_change: Optional[int] = None, tol: float = 1e-4, target: str = "auto",
-                 warm_start: bool = False, random_state: Any = None,
-                 n_threads: Optional[int] = None, verbose: int = 0,
-                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
-        _store_params(self, locals())
-
-    def _cell_kind(self) -> str:
-        return "amrc"
-
-    def _cell_settings(self) -> Dict[str, Any]:
-        return {"beta": self.beta, "alpha": self.alpha, "learn_memory": self.learn_memory,
-                "spread_init": self.spread_init}
-
-
 # ---- any cell by name -----------------------------------------------------------------------
 
 class _AnyCell:
@@ -298,8 +216,50 @@ def _estimator_params(cls: type) -> List[str]:
     return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
 
-#: kinds with a dedicated regressor class
-_KIND_CLASSES: Dict[str, type] = {"amrc": AMRC}
+#: The training keywords every estimator shares, for the class docstrings.
+TRAINING_PARAMETERS_DOC = """    epochs : int, default 100
+    batch_size : int, default 32
+        Sequences per minibatch; for a stream, the most sub-streams trained in parallel.
+    bptt : int or None, default None
+        Truncated BPTT window; None: 32 for streams, full length for sequences.
+    learning_rate : float or None, default None
+        None: the kind's default from libmem's table.
+    lr_schedule : {"cosine", "constant"}, default "cosine"
+    optimizer : {"adamw", "sgd"}, default "adamw"
+    momentum : float, default 0.9
+        SGD momentum.
+    weight_decay : float, default 0.0
+    clip_norm : float or None, default 1.0
+        Global gradient-norm clipping (None or 0: off).
+    validation_fraction : float in [0, 1), default 0.0
+        Held out for ``validation_scores_``: the tail of a stream, a random split of sequences.
+    n_iter_no_change : int or None, default None
+        Stop when the monitored loss (validation if any, else training) has not improved by
+        ``tol`` (relative) for this many epochs.
+    tol : float, default 1e-4
+    target : {"auto", "per_step", "last"}, default "auto"
+    warm_start : bool, default False
+        ``fit`` continues from the current model instead of re-initialising.
+    random_state : int, numpy Generator/RandomState or None
+    n_threads : int or None
+        None: OpenMP's default.
+    verbose : int, default 0
+        1 prints per-epoch loss, time and ETA to stderr.
+    callbacks : list of callables or None
+        ``f(estimator, epoch, logs) -> bool`` after every epoch; True stops training.
+"""
+
+#: kinds with a dedicated regressor class (filled by ``kind_class`` in ``_cells``)
+_KIND_CLASSES: Dict[str, type] = {}
+
+
+def kind_class(kind: str) -> Callable[[type], type]:
+    """Class decorator: the dedicated estimator of a kind, used by ``create_model``; also makes
+    ``memnative.load`` able to restore it."""
+    def register(cls: type) -> type:
+        _KIND_CLASSES[kind] = register_estimator(cls)
+        return cls
+    return register
 
 
 def create_model(kind: str, task: str = "regression", **params: Any) -> MemoryEstimator:

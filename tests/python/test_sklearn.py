@@ -15,7 +15,13 @@ from sklearn.utils.estimator_checks import (  # noqa: E402
 import memnative  # noqa: E402
 
 ESTIMATORS = [memnative.AMRC(random_state=0), memnative.MemoryRegressor(cell="amrc", random_state=0),
-              memnative.MemoryClassifier(cell="amrc", random_state=0)]
+              memnative.MemoryClassifier(cell="amrc", random_state=0),
+              memnative.PMRC(use_learnable_gates=True, use_output_memory=True, random_state=0),
+              memnative.AMN(memory_manifold_size=8, random_state=0),
+              memnative.MemoryClassifier(cell="pmrc", random_state=0),
+              # a smaller manifold and fewer epochs keep the classifier checks within the CI budget
+              memnative.MemoryClassifier(cell="amn", cell_params={"memory_manifold_size": 8},
+                                         epochs=40, random_state=0)]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=memnative.sklearn_expected_failures)

@@ -193,6 +193,25 @@ MEM_API mem_status mem_model_param_data(mem_model *model, int64_t index, float *
 MEM_API mem_status mem_model_freeze(mem_model *model, const char *param, const uint8_t *mask, int64_t n);
 MEM_API mem_status mem_model_frozen(const mem_model *model, const char *param, uint8_t *mask, int64_t capacity);
 MEM_API mem_status mem_model_unfreeze_all(mem_model *model);
+/* Freezing helpers. "Exactly a fraction p" of a tensor of n entries means floor(p*n + 0.5) entries;
+ * fraction must lie in [0, 1]. The fraction, magnitude and threshold helpers replace the tensor's
+ * previous mask. _fraction picks the entries uniformly without replacement from the model's RNG
+ * (deterministic for a given seed and history; the draw advances the saved RNG counter). */
+MEM_API mem_status mem_model_freeze_fraction(mem_model *model, const char *param, double fraction);
+/* Freezes the floor(p*n + 0.5) entries of smallest (largest = 0) or largest (largest = 1) |w|;
+ * ties go to the lower index. */
+MEM_API mem_status mem_model_freeze_magnitude(mem_model *model, const char *param, double fraction,
+                                              int largest);
+/* Freezes the entries with |w| < threshold (above = 0) or |w| > threshold (above = 1); threshold >= 0. */
+MEM_API mem_status mem_model_freeze_threshold(mem_model *model, const char *param, double threshold,
+                                              int above);
+/* Freezes hidden unit k, k in [0, hidden_size): every entry of every parameter tensor whose index
+ * on an axis tagged "H" is k (row and column of a recurrent matrix, the unit's input row and
+ * per-unit values, column k of the readout W_o), in addition to what is already frozen. */
+MEM_API mem_status mem_model_freeze_neuron(mem_model *model, int64_t k);
+/* Frozen entries of tensor `param`, or of all tensors when param is NULL; -1 for a NULL model or
+ * an unknown name (with a message in mem_last_error). */
+MEM_API int64_t mem_model_frozen_count(const mem_model *model, const char *param);
 
 /* ---- diagnostics by name ---------------------------------------------------------------------- */
 MEM_API int64_t mem_model_diag_count(const mem_model *model);

@@ -5,12 +5,16 @@
 #include "model/kind.h"
 
 extern const mem_cell_ops MEM_FN(mem_amrc_ops);
+extern const mem_cell_ops MEM_FN(mem_pmrc_ops);
+extern const mem_cell_ops MEM_FN(mem_amn_ops);
 
 static const struct {
     const char *name;
     const mem_cell_ops *ops;
 } ops_registry[] = {
     {"amrc", &MEM_FN(mem_amrc_ops)},
+    {"pmrc", &MEM_FN(mem_pmrc_ops)},
+    {"amn", &MEM_FN(mem_amn_ops)},
 };
 
 const mem_cell_ops *MEM_FN(mem_cell_ops_find)(const char *kind) {
@@ -22,6 +26,8 @@ const mem_cell_ops *MEM_FN(mem_cell_ops_find)(const char *kind) {
 #ifndef MEM_REAL_DOUBLE
 static const mem_kind *const kind_registry[] = {
     &mem_kind_amrc,
+    &mem_kind_pmrc,
+    &mem_kind_amn,
 };
 
 int64_t mem_kind_count(void) { return (int64_t)(sizeof kind_registry / sizeof kind_registry[0]); }

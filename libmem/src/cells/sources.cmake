@@ -1,3 +1,5 @@
 list(APPEND LIBMEM_GENERIC_SOURCES
   libmem/src/cells/registry.c
-  libmem/src/cells/amrc.c)
+  libmem/src/cells/amrc.c
+  libmem/src/cells/pmrc.c
+  libmem/src/cells/amn.c)

@@ -59,5 +59,7 @@ mem_status mem_config_set_value(mem_config *cfg, const char *key, double value, 
 void mem_config_defaults(mem_config *cfg, const mem_kind *kind);
 
 extern const mem_kind mem_kind_amrc;
+extern const mem_kind mem_kind_pmrc;
+extern const mem_kind mem_kind_amn;
 
 #endif

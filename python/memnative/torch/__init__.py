@@ -27,11 +27,15 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 from typing import Dict, Type
 
 from ._base import TwinBase
+from .amn import AMN
 from .amrc import AMRC
+from .pmrc import PMRC
 
-__all__ = ["AMRC", "TwinBase", "TWINS"]
+__all__ = ["AMN", "AMRC", "PMRC", "TwinBase", "TWINS"]
 
 #: C kind name -> twin class.
 TWINS: Dict[str, Type[TwinBase]] = {
     "amrc": AMRC,
+    "pmrc": PMRC,
+    "amn": AMN,
 }

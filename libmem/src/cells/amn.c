@@ -1,0 +1,385 @@
+/* AMN — adaptive memory network (spec/cells.md): a liquid-time-constant layer whose rate is gated
+ * by the input, a real diagonal linear recurrent unit (LRU) on top of it, and an associative
+ * memory manifold queried by the LRU and written by the liquid state.
+ *
+ *   f_t = tanh(W_in x_t + U s_{t-1} + b_in)               (U only with feedback=1)
+ *   λ_t = softplus(a + W_λ x_t)
+ *   s_t = e^{-dt λ_t} ⊙ s_{t-1} + (1 - e^{-dt λ_t}) ⊙ f_t   (cells/liquid.h)
+ *   Λ = exp(-exp(ν)),  ℓ_t = Λ ⊙ ℓ_{t-1} + sqrt(1 - Λ²) ⊙ s_t
+ *   ℓ̃_t = ℓ_t ⊙ sqrt((1 - Λ)/(1 + Λ))
+ *   q, r, 𝓜_t: the manifold (memory/manifold.h) with q_src = ℓ̃_t, w_src = s_t
+ *   z_t = (1 - ρ) ⊙ ℓ_t + ρ ⊙ r_t,   ρ = σ(ρ̂), γ = σ(γ̂)
+ *
+ * Numerics: with w = e^ν, 1 - Λ² = -expm1(-2w) and (1 - Λ)/(1 + Λ) = tanh(w/2) exactly, both
+ * accurate for slow units (w → 0) where the literal forms cancel.
+ *
+ * A lane past its length (mem_lane_held) holds s, ℓ and 𝓜; its output on such a step is the
+ * cell's read-out of the held state, z = (1 - ρ) ℓ + ρ 𝓜ᵀ softmax(Q ℓ̃) — a function of the
+ * state alone, so a checkpointed segment recomputes it exactly; backward differentiates that read
+ * (those outputs carry no loss in training, but the gradient stays exact for any caller).
+ *
+ * Per lane and step: forward 2 H² (U s, V s) + 4 M·H (manifold) + O(H); backward about the same
+ * again (Uᵀ, Vᵀ, Kᵀ, Qᵀ products and one fused pass over 𝓜), plus window GEMMs for the
+ * parameter gradients. Compiled twice (float and double, see core/real.h). */
+#define MEM_GENERIC_SOURCE
+#include "cells/cell_util.h"
+#include "cells/liquid.h"
+#include "core/error.h"
+#include "kernels/gemm.h"
+#include "memory/manifold.h"
+#include "model/kind.h"
+
+/* Parameter indices, resolved by name: U is absent without feedback. */
+typedef struct amn_index {
+    int W_in, U, b_in, a, W_lambda, nu, Q, K, V, gamma, rho;
+} amn_index;
+
+static amn_index amn_find(const mem_arch *a) {
+    amn_index ix;
+    ix.W_in = mem_arch_find_param(a, "W_in");
+    ix.U = mem_arch_find_param(a, "U");
+    ix.b_in = mem_arch_find_param(a, "b_in");
+    ix.a = mem_arch_find_param(a, "a");
+    ix.W_lambda = mem_arch_find_param(a, "W_lambda");
+    ix.nu = mem_arch_find_param(a, "nu");
+    ix.Q = mem_arch_find_param(a, "Q");
+    ix.K = mem_arch_find_param(a, "K");
+    ix.V = mem_arch_find_param(a, "V");
+    ix.gamma = mem_arch_find_param(a, "gamma_logit");
+    ix.rho = mem_arch_find_param(a, "rho_logit");
+    return ix;
+}
+
+/* Values derived once per window from the parameters (the `per_window` block after proj). */
+typedef struct amn_window {
+    mem_real *lam, *c, *sc, *d_lam, *d_c, *d_sc, *rho, *omr; /* each H */
+} amn_window;
+
+static amn_window amn_window_at(mem_real *base, int64_t H) {
+    amn_window w = {base, base + H, base + 2 * H, base + 3 * H, base + 4 * H, base + 5 * H, base + 6 * H,
+                    base + 7 * H};
+    return w;
+}
+
+/* Sizes: state S, forward cache E per step (f, e, om, r, v, ℓ̃ | q, k), backward scratch BW per
+ * step (d pre_f, d pre_λ, dv_pre | du, dk_pre). */
+#define AMN_S(H, M) (2 * (H) + (M) * (H))
+#define AMN_E(H, M) (6 * (H) + 2 * (M))
+#define AMN_BW(H, M) (3 * (H) + 2 * (M))
+
+static mem_manifold amn_manifold(const mem_net *net, const amn_index *ix, int64_t M, int64_t H) {
+    const mem_arch *a = net->arch;
+    mem_manifold mf;
+    mf.M = M;
+    mf.H = H;
+    mf.Q = net->w + a->params[ix->Q].offset;
+    mf.K = net->w + a->params[ix->K].offset;
+    mf.V = net->w + a->params[ix->V].offset;
+    MEM_FN(mem_manifold_set_gamma)(&mf, net->w[a->params[ix->gamma].offset]);
+    return mf;
+}
+
+static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
+                        mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
+    const mem_arch *a = net->arch;
+    const amn_index ix = amn_find(a);
+    const int64_t H = a->hidden, I = a->n_inputs, M = a->params[ix.Q].shape[0];
+    const int64_t S = AMN_S(H, M), E = AMN_E(H, M), P = 2 * H;
+    const mem_real dt = (mem_real)a->hyper[0];
+    const mem_real *U = ix.U >= 0 ? net->w + a->params[ix.U].offset : NULL;
+    const mem_real *b_in = net->w + a->params[ix.b_in].offset;
+    const mem_real *rate_a = net->w + a->params[ix.a].offset;
+    const mem_real *nu = net->w + a->params[ix.nu].offset;
+    const mem_real *rho_logit = net->w + a->params[ix.rho].offset;
+    const amn_window wv = amn_window_at(proj + T * B * P, H);
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real w = mr_exp(nu[j]);
+        const mem_real lam = mr_exp(-w), c = mr_sqrt(-mr_expm1(-2 * w));
+        const mem_real th = mr_tanh(w / 2), sc = mr_sqrt(th);
+        wv.lam[j] = lam;
+        wv.c[j] = c;
+        wv.sc[j] = sc;
+        wv.d_lam[j] = -w * lam;
+        /* d sqrt(1 - Λ²)/dν = w Λ² / c and d sqrt(tanh(w/2))/dν = w (1 - tanh²) / (4 sc); both are
+         * infinite at w = 0 (ν below about -745), where the unit is a pure integrator: 0 there. */
+        wv.d_c[j] = c > 0 ? w * lam * lam / c : MEM_R(0);
+        wv.d_sc[j] = sc > 0 ? w * (MEM_R(1) - th) * (MEM_R(1) + th) / (4 * sc) : MEM_R(0);
+        wv.rho[j] = mr_sigmoid(rho_logit[j]);
+        wv.omr[j] = mr_sigmoid(-rho_logit[j]);
+    }
+    /* The input projections of the whole window, hoisted out of the time loop. */
+    mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_in].offset, I, MEM_R(0), proj, P,
+                  net->n_threads);
+    mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_lambda].offset, I, MEM_R(0),
+                  proj + H, P, net->n_threads);
+    const mem_manifold mf = amn_manifold(net, &ix, M, H);
+
+    const int64_t n_blocks = mem_lane_blocks(B);
+    const int nt = mem_threads_for(net->n_threads, T * B * (8 * M * H + 4 * H * H + 30 * H));
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+        for (int64_t t = 0; t < T; t++) {
+            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+                const mem_real *prev = states + (t * B + lane) * S;
+                mem_real *next = states + ((t + 1) * B + lane) * S;
+                mem_real *zt = z + (t * B + lane) * H;
+                mem_real *f = extra + (t * B + lane) * E, *e = f + H, *om = e + H, *r = om + H, *v = r + H;
+                mem_real *lt = v + H, *q = lt + H, *k = q + M;
+                const mem_real *s_p = prev, *l_p = prev + H, *M_p = prev + 2 * H;
+                if (mem_lane_held(len, t, lane)) {
+                    memcpy(next, prev, (size_t)S * sizeof *next);
+                    memset(f, 0, (size_t)E * sizeof *f);
+                    for (int64_t j = 0; j < H; j++) lt[j] = l_p[j] * wv.sc[j];
+                    MEM_FN(mem_manifold_read)(&mf, lt, M_p, q, r);
+                    for (int64_t j = 0; j < H; j++) zt[j] = wv.omr[j] * l_p[j] + wv.rho[j] * r[j];
+                    continue;
+                }
+                const mem_real *p_in = proj + (t * B + lane) * P, *p_lam = p_in + H;
+                mem_real *s = next, *l = next + H, *M_n = next + 2 * H;
+                /* f and λ (λ parked in e until the liquid step turns it into the decay) */
+                for (int64_t i = 0; i < H; i++) {
+                    mem_real pre = p_in[i] + b_in[i];
+                    if (U) {
+                        const mem_real *row = U + i * H;
+                        mem_real acc = 0;
+                        for (int64_t j = 0; j < H; j++) acc += row[j] * s_p[j];
+                        pre += acc;
+                    }
+                    f[i] = mr_tanh(pre);
+                    e[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
+                }
+                mem_liquid_forward(H, dt, e, f, s_p, s, e, om);
+                for (int64_t j = 0; j < H; j++) {
+                    l[j] = wv.lam[j] * l_p[j] + wv.c[j] * s[j];
+                    lt[j] = l[j] * wv.sc[j];
+                }
+                MEM_FN(mem_manifold_read)(&mf, lt, M_p, q, r);
+                MEM_FN(mem_manifold_write)(&mf, s, M_p, M_n, k, v);
+                for (int64_t j = 0; j < H; j++) zt[j] = wv.omr[j] * l[j] + wv.rho[j] * r[j];
+            }
+        }
+    }
+}
+
+static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
+                         const mem_real *states, const mem_real *proj, const mem_real *extra, const mem_real *dz,
+                         mem_real *d_state, mem_real *scratch) {
+    const mem_arch *a = net->arch;
+    const amn_index ix = amn_find(a);
+    const int64_t H = a->hidden, I = a->n_inputs, M = a->params[ix.Q].shape[0];
+    const int64_t S = AMN_S(H, M), E = AMN_E(H, M), BW = AMN_BW(H, M), P = 2 * H, TB = T * B;
+    const int64_t GPB = a->grad_per_block;
+    const mem_real dt = (mem_real)a->hyper[0];
+    const mem_real *U = ix.U >= 0 ? net->w + a->params[ix.U].offset : NULL;
+    const mem_real *rate_a = net->w + a->params[ix.a].offset;
+    const amn_window wv = amn_window_at((mem_real *)proj + TB * P, H);
+    const mem_manifold mf = amn_manifold(net, &ix, M, H);
+    mem_real *partials = scratch + TB * BW; /* per block: dρ | dν | dγ | temporaries (4 H) */
+
+    const int64_t n_blocks = mem_lane_blocks(B);
+    const int nt = mem_threads_for(net->n_threads, T * B * (12 * M * H + 6 * H * H + 40 * H));
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+        mem_real *d_rho = partials + blk * GPB, *d_nu = d_rho + H, *d_gamma = d_nu + H;
+        mem_real *dr = d_gamma + 1, *g_lt = dr + H, *g_ws = g_lt + H, *g_s = g_ws + H;
+        memset(d_rho, 0, (size_t)(2 * H + 1) * sizeof *d_rho);
+        for (int64_t t = T - 1; t >= 0; t--) {
+            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+                mem_real *gs = d_state + lane * S, *gl = gs + H, *gM = gs + 2 * H;
+                const mem_real *dzt = dz + (t * B + lane) * H;
+                const mem_real *f = extra + (t * B + lane) * E, *e = f + H, *om = e + H, *r = om + H;
+                const mem_real *v = r + H, *q = v + 2 * H, *k = q + M;
+                mem_real *dpf = scratch + (t * B + lane) * BW, *dpl = dpf + H, *dv = dpl + H, *du = dv + H;
+                mem_real *dk = du + M;
+                const mem_real *prev = states + (t * B + lane) * S;
+                const mem_real *s_p = prev, *l_p = prev + H, *M_p = prev + 2 * H;
+                if (mem_lane_held(len, t, lane)) {
+                    /* The state passes through; z_t read the held state (see the top comment). */
+                    memset(dpf, 0, (size_t)BW * sizeof *dpf);
+                    for (int64_t j = 0; j < H; j++) {
+                        dr[j] = wv.rho[j] * dzt[j];
+                        d_rho[j] += dzt[j] * (r[j] - l_p[j]);
+                    }
+                    MEM_FN(mem_manifold_read_backward)(&mf, M_p, q, dr, gM, du, g_lt);
+                    for (int64_t j = 0; j < H; j++) {
+                        gl[j] += wv.omr[j] * dzt[j] + wv.sc[j] * g_lt[j];
+                        d_nu[j] += g_lt[j] * l_p[j] * wv.d_sc[j];
+                    }
+                    continue;
+                }
+                const mem_real *next = states + ((t + 1) * B + lane) * S;
+                const mem_real *s = next, *l = next + H;
+                for (int64_t j = 0; j < H; j++) {
+                    dr[j] = wv.rho[j] * dzt[j];
+                    d_rho[j] += dzt[j] * (r[j] - l[j]);
+                }
+                MEM_FN(mem_manifold_step_backward)(&mf, M_p, q, k, v, dr, gM, du, dk, dv, g_lt, g_ws, d_gamma);
+                /* LRU: ℓ_t feeds z, the next step, and the query through ℓ̃ = ℓ ⊙ sc. */
+                for (int64_t j = 0; j < H; j++) {
+                    const mem_real g_l = gl[j] + wv.omr[j] * dzt[j] + wv.sc[j] * g_lt[j];
+                    d_nu[j] += g_l * (wv.d_lam[j] * l_p[j] + wv.d_c[j] * s[j]) + g_lt[j] * l[j] * wv.d_sc[j];
+                    gl[j] = wv.lam[j] * g_l;
+                    g_s[j] = gs[j] + wv.c[j] * g_l + g_ws[j];
+                }
+                /* liquid step: dpf receives d f, dpl receives d λ, gs the gradient wrt s_{t-1} */
+                mem_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
+                const mem_real *p_lam = proj + (t * B + lane) * P + H;
+                for (int64_t i = 0; i < H; i++) {
+                    dpf[i] *= MEM_R(1) - f[i] * f[i];
+                    dpl[i] *= mem_liquid_rate_slope(rate_a[i] + p_lam[i]);
+                }
+                if (U) {
+                    for (int64_t i = 0; i < H; i++) {
+                        const mem_real *row = U + i * H;
+                        const mem_real di = dpf[i];
+                        for (int64_t j = 0; j < H; j++) gs[j] += row[j] * di;
+                    }
+                }
+            }
+        }
+    }
+
+    /* Per-unit and scalar gradients, block partials added in block order. */
+    mem_real *g_rho = net->g + a->params[ix.rho].offset;
+    mem_real *g_nu = net->g + a->params[ix.nu].offset;
+    mem_real *g_gamma = net->g + a->params[ix.gamma].offset;
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const mem_real *d_rho = partials + blk * GPB, *d_nu = d_rho + H, *d_gamma = d_nu + H;
+        for (int64_t j = 0; j < H; j++) {
+            g_rho[j] += d_rho[j] * wv.rho[j] * wv.omr[j];
+            g_nu[j] += d_nu[j];
+        }
+        g_gamma[0] += d_gamma[0] * mf.gamma * mf.one_minus_gamma;
+    }
+    /* Matrix gradients over the window: held rows of the scratch are zero except the read's du. */
+    const mem_real *dpf_all = scratch, *dpl_all = scratch + H;
+    mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpf_all, BW, x, I, MEM_R(1), net->g + a->params[ix.W_in].offset, I,
+                  net->n_threads);
+    mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpl_all, BW, x, I, MEM_R(1), net->g + a->params[ix.W_lambda].offset,
+                  I, net->n_threads);
+    if (U)
+        mem_gemm_real(1, 0, H, H, TB, MEM_R(1), dpf_all, BW, states, S, MEM_R(1), net->g + a->params[ix.U].offset,
+                      H, net->n_threads);
+    mem_real *g_b = net->g + a->params[ix.b_in].offset, *g_a = net->g + a->params[ix.a].offset;
+    for (int64_t row = 0; row < TB; row++) {
+        const mem_real *rec = scratch + row * BW;
+        for (int64_t j = 0; j < H; j++) {
+            g_b[j] += rec[j];
+            g_a[j] += rec[H + j];
+        }
+    }
+    /* Q against ℓ̃ (cached), K and V against s_t (slots 1..T of the states). */
+    MEM_FN(mem_manifold_param_grads)(&mf, TB, scratch + 3 * H, BW, extra + 5 * H, E, scratch + 3 * H + M, BW,
+                                     scratch + 2 * H, BW, states + B * S, S, net->g + a->params[ix.Q].offset,
+                                     net->g + a->params[ix.K].offset, net->g + a->params[ix.V].offset,
+                                     net->n_threads);
+}
+
+const mem_cell_ops MEM_FN(mem_amn_ops) = {amn_forward, amn_backward};
+
+#ifndef MEM_REAL_DOUBLE
+/* ---- type-independent part: configuration table, layout, diagnostics (float build only) ---- */
+
+#define OPEN_BOTH (MEM_BOUND_MIN_OPEN | MEM_BOUND_MAX_OPEN)
+
+static const mem_param_def amn_params[] = {
+    {"memory_manifold_size", MEM_PARAM_INT, MEM_TABLE_ARCH, 64, 1, 65536, 0, NULL,
+     "rows M of the associative memory manifold (M x hidden_size)"},
+    {"dt", MEM_PARAM_FLOAT, MEM_TABLE_ARCH, 1.0, 0, 1e6, MEM_BOUND_MIN_OPEN, NULL,
+     "time step of the liquid layer: s_t = exp(-dt lambda) s_{t-1} + (1 - exp(-dt lambda)) f_t "
+     "(exact integration, stable for every dt)"},
+    {"memory_decay", MEM_PARAM_FLOAT, MEM_TABLE_ARCH, 0.995, 0, 1, OPEN_BOTH, NULL,
+     "initial manifold decay gamma (learned): M_t = gamma M_{t-1} + (1 - gamma) k v^T"},
+    {"lru_min", MEM_PARAM_FLOAT, MEM_TABLE_ARCH, 0.5, 0, 1, OPEN_BOTH, NULL,
+     "smallest initial LRU decay Lambda (1 - Lambda log-uniform between 1 - lru_max and 1 - lru_min)"},
+    {"lru_max", MEM_PARAM_FLOAT, MEM_TABLE_ARCH, 0.999, 0, 1, OPEN_BOTH, NULL,
+     "largest initial LRU decay Lambda: its time scale 1/(1 - Lambda) should stay below the history seen "
+     "in training (long-memory sequence tasks such as the adding problem at T >= 200 want 0.9999)"},
+    {"feedback", MEM_PARAM_BOOL, MEM_TABLE_ARCH, 1, 0, 1, 0, NULL,
+     "f_t reads U s_{t-1} (liquid-time-constant form); 0 drops U, so every step's coefficients depend on "
+     "the input only (long-memory tasks often prefer 0)"},
+};
+
+static mem_status amn_layout(const mem_config *cfg, mem_arch *a) {
+    const int64_t H = a->hidden, I = a->n_inputs;
+    const int64_t M = (int64_t)mem_config_value(cfg, "memory_manifold_size");
+    const double lru_min = mem_config_value(cfg, "lru_min"), lru_max = mem_config_value(cfg, "lru_max");
+    if (!(lru_min < lru_max))
+        return mem_fail(MEM_ERR_ARG,
+                        "mem_model_create: lru_min=%g must be less than lru_max=%g (the initial LRU decays "
+                        "are spread between them)",
+                        lru_min, lru_max);
+    const int64_t hi[2] = {H, I}, hh[2] = {H, H}, mh[2] = {M, H}, one = 1;
+    const char *ax_hi[2] = {"H", "I"}, *ax_hh[2] = {"H", "H"}, *ax_mh[2] = {"M", "H"}, *ax_h[1] = {"H"};
+    const char *ax_1[1] = {"1"};
+    const double kv_std = 1.0 / sqrt((double)H);
+    MEM_CHECK(mem_arch_add_param(a, "W_in", 2, hi, ax_hi, MEM_INIT_GLOROT, 0, 0, 1, 1));
+    if (mem_config_value(cfg, "feedback") != 0)
+        MEM_CHECK(mem_arch_add_param(a, "U", 2, hh, ax_hh, MEM_INIT_ORTHOGONAL, 0.5, 0, 1, 1));
+    MEM_CHECK(mem_arch_add_param(a, "b_in", 1, &H, ax_h, MEM_INIT_ZERO, 0, 0, 1, 0));
+    MEM_CHECK(mem_arch_add_param(a, "a", 1, &H, ax_h, MEM_INIT_SOFTPLUS_INV, 0.5, 1.0, 1, 0));
+    MEM_CHECK(mem_arch_add_param(a, "W_lambda", 2, hi, ax_hi, MEM_INIT_ZERO, 0, 0, 1, 1));
+    MEM_CHECK(mem_arch_add_param(a, "nu", 1, &H, ax_h, MEM_INIT_LRU_NU, lru_min, lru_max, 1, 0));
+    MEM_CHECK(mem_arch_add_param(a, "Q", 2, mh, ax_mh, MEM_INIT_NORMAL, kv_std, 0, 1, 1));
+    MEM_CHECK(mem_arch_add_param(a, "K", 2, mh, ax_mh, MEM_INIT_NORMAL, kv_std, 0, 1, 1));
+    MEM_CHECK(mem_arch_add_param(a, "V", 2, hh, ax_hh, MEM_INIT_NORMAL, kv_std, 0, 1, 1));
+    MEM_CHECK(mem_arch_add_param(a, "gamma_logit", 1, &one, ax_1, MEM_INIT_LOGIT_SPREAD,
+                                 mem_config_value(cfg, "memory_decay"), 0, 1, 0));
+    MEM_CHECK(mem_arch_add_param(a, "rho_logit", 1, &H, ax_h, MEM_INIT_LOGIT_SPREAD, 0.3, 0, 1, 0));
+    MEM_CHECK(mem_arch_add_state(a, "s", 1, &H, ax_h));
+    MEM_CHECK(mem_arch_add_state(a, "lru", 1, &H, ax_h));
+    MEM_CHECK(mem_arch_add_state(a, "manifold", 2, mh, ax_mh));
+    a->hyper[0] = mem_config_value(cfg, "dt");
+    a->proj_per_step = 2 * H;
+    a->per_window = 8 * H;
+    a->extra_per_step = AMN_E(H, M);
+    a->bwd_per_step = AMN_BW(H, M);
+    a->grad_per_block = 6 * H + 1;
+    return MEM_OK;
+}
+
+static const char *const amn_diag_names[] = {"manifold_energy", "lru_magnitude", "lc_timescale"};
+
+/* lc_timescale is the zero-input time constant, mean over units of 1/softplus(a): the rate also
+ * depends on the input through W_lambda, and a mean of 1/λ_t over the last call needs the engine
+ * to keep per-call statistics (not yet there). */
+static mem_status amn_diag(const mem_arch *a, const float *w, const float *memory, int index, double *values,
+                           int64_t capacity, int64_t *n_values) {
+    const int64_t H = a->hidden, M = a->states[2].shape[0];
+    double v = 0;
+    if (index == 0) {
+        v = mem_manifold_energy(memory + 2 * H, M * H);
+    } else if (index == 1) {
+        for (int64_t j = 0; j < H; j++) v += fabs((double)memory[H + j]);
+        v /= (double)H;
+    } else {
+        const float *rate_a = w + a->params[mem_arch_find_param(a, "a")].offset;
+        for (int64_t j = 0; j < H; j++) {
+            const double z = rate_a[j];
+            const double lam = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
+            v += 1.0 / lam;
+        }
+        v /= (double)H;
+    }
+    *n_values = 1;
+    if (capacity >= 1) values[0] = v;
+    return MEM_OK;
+}
+
+const mem_kind mem_kind_amn = {
+    .name = "amn",
+    .doc = "adaptive memory network: input-gated liquid time constants, a linear recurrent unit and an "
+           "associative memory manifold",
+    .params = amn_params,
+    .n_params = (int)(sizeof amn_params / sizeof amn_params[0]),
+    .default_learning_rate = 0.01, /* provisional until the benchmark sweep covers AMN */
+    .default_skip = 1,
+    .layout = amn_layout,
+    .diag_names = amn_diag_names,
+    .n_diags = 3,
+    .diag = amn_diag,
+    .ops_f32 = &mem_amn_ops_f32,
+};
+#endif

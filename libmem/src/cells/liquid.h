@@ -1,0 +1,54 @@
+/* The liquid step (spec/cells.md, "Liquid step") and its input-gated rate, shared by the cells that
+ * integrate a unit toward a target with a learned time constant (AMN, DTPN, Hyper-AMN, SGW-AMN).
+ *
+ *   λ_t = softplus(pre_t)                             (pre = a + W_λ x_t, or a cell's own source)
+ *   s_t = e^{-dt λ_t} ⊙ s_{t-1} + (1 - e^{-dt λ_t}) ⊙ g_t
+ *
+ * The step is the exact solution of ds/dt = λ (g - s) over dt with λ and g held, so it is a convex
+ * combination for every dt > 0 (stable, bounded by |g| and |s_{t-1}|); 1 - e^{-x} is computed as
+ * -expm1(-x) so slow units (dt λ ~ 1e-6) keep their precision in float.
+ *
+ * Generic (include after core/real.h, i.e. in a MEM_GENERIC_SOURCE file); everything is static
+ * inline, so each cell gets its own copy compiled in its own scalar type. */
+#ifndef MEM_CELLS_LIQUID_H
+#define MEM_CELLS_LIQUID_H
+
+#ifdef MEM_GENERIC_SOURCE
+#include <stdint.h>
+
+#include "core/real.h"
+
+/* Forward over n units. decay = e^{-dt λ} and gain = 1 - e^{-dt λ} are written for backward
+ * (caching both is cheaper than a second exp and expm1 per unit). decay may alias lambda (each
+ * unit reads its rate before writing); s may not alias s_prev. */
+static inline void mem_liquid_forward(int64_t n, mem_real dt, const mem_real *lambda, const mem_real *g,
+                                      const mem_real *s_prev, mem_real *s, mem_real *decay, mem_real *gain) {
+    for (int64_t j = 0; j < n; j++) {
+        const mem_real x = dt * lambda[j];
+        const mem_real e = mr_exp(-x), om = -mr_expm1(-x);
+        decay[j] = e;
+        gain[j] = om;
+        s[j] = e * s_prev[j] + om * g[j];
+    }
+}
+
+/* Backward over n units, from the gradient d_s wrt s_t: writes the gradients wrt s_{t-1}, g_t
+ * and λ_t. d(1 - e^{-dt λ})/dλ = dt e^{-dt λ}, so dλ = dt e (g - s_{t-1}) d_s. d_s_prev may alias
+ * d_s (each unit reads its d_s before writing). */
+static inline void mem_liquid_backward(int64_t n, mem_real dt, const mem_real *d_s, const mem_real *decay,
+                                       const mem_real *gain, const mem_real *g, const mem_real *s_prev,
+                                       mem_real *d_s_prev, mem_real *d_g, mem_real *d_lambda) {
+    for (int64_t j = 0; j < n; j++) {
+        const mem_real ds = d_s[j];
+        d_lambda[j] = dt * decay[j] * (g[j] - s_prev[j]) * ds;
+        d_g[j] = gain[j] * ds;
+        d_s_prev[j] = decay[j] * ds;
+    }
+}
+
+/* The rate λ = softplus(pre) > 0 and its derivative dλ/dpre = σ(pre). */
+static inline mem_real mem_liquid_rate(mem_real pre) { return mr_softplus(pre); }
+static inline mem_real mem_liquid_rate_slope(mem_real pre) { return mr_sigmoid(pre); }
+
+#endif
+#endif

@@ -1,0 +1,200 @@
+"""The estimators of the individual cells: one class per kind, with the cell's options as keywords.
+
+Each class lists scikit-learn-style keywords: the cell's own options (validated by libmem's
+parameter table when ``fit`` builds the model), the readout options and the shared training
+keywords (:data:`memnative._estimators.TRAINING_PARAMETERS_DOC`).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from ._base import MemoryEstimator
+from ._compat import RegressorMixin
+from ._estimators import TRAINING_PARAMETERS_DOC, _RegressorOutputs, _store_params, kind_class
+
+__all__ = ["AMRC", "PMRC", "AMN"]
+
+_ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    n_features_in_, n_outputs_, target_mode_, loss_curve_, n_iter_, validation_scores_,
+    parameters_ (views of the trained tensors), diagnostics
+"""
+
+
+@kind_class("amrc")
+class AMRC(_RegressorOutputs, RegressorMixin, MemoryEstimator):
+    __doc__ = """Adaptive memory recurrent cell regressor: every neuron keeps an echo of its last
+    output and a leaky memory that feeds back through a learned gain (``spec/cells.md``).
+
+        u_t = tanh(W x_t + b + w_m ⊙ m_{t-1});  h_t = u_t + β ⊙ h_{t-1};
+        m_t = (1 - α) ⊙ m_{t-1} + α ⊙ u_t;      ŷ_t = W_o h_t + b_o
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+    beta, alpha : float in (0, 1), default 0.3 and 0.1
+        Initial echo strength and memory rate, per neuron (spread ±1.5 in logit space around
+        these values when ``spread_init``), trained when ``learn_memory``.
+    learn_memory : bool, default True
+    spread_init : bool, default True
+    output_memory : bool, default False
+        Readout adds a learned per-output echo of the previous output.
+    output_beta : float in (0, 1), default 0.2
+        Initial echo of ``output_memory``.
+    skip : bool, default False
+        Readout adds a direct input path ``D x_t``.
+""" + TRAINING_PARAMETERS_DOC + _ATTRIBUTES_DOC
+
+    def __init__(self, hidden_size: int = 32, beta: float = 0.3, alpha: float = 0.1,
+                 learn_memory: bool = True, spread_init: bool = True, output_memory: bool = False,
+                 output_beta: float = 0.2, skip: bool = False, epochs: int = 100,
+                 batch_size: int = 32, bptt: Optional[int] = None,
+                 learning_rate: Optional[float] = None, lr_schedule: str = "cosine",
+                 optimizer: str = "adamw", momentum: float = 0.9, weight_decay: float = 0.0,
+                 clip_norm: Optional[float] = 1.0, validation_fraction: float = 0.0,
+                 n_iter_no_change: Optional[int] = None, tol: float = 1e-4, target: str = "auto",
+                 warm_start: bool = False, random_state: Any = None,
+                 n_threads: Optional[int] = None, verbose: int = 0,
+                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
+        _store_params(self, locals())
+
+    def _cell_kind(self) -> str:
+        return "amrc"
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        return {"beta": self.beta, "alpha": self.alpha, "learn_memory": self.learn_memory,
+                "spread_init": self.spread_init}
+
+
+@kind_class("pmrc")
+class PMRC(_RegressorOutputs, RegressorMixin, MemoryEstimator):
+    __doc__ = """Persistent memory recurrent cell regressor: AMRC's per-neuron echo and memory plus
+    a recurrent matrix and, optionally, learnable memory gates; built for partial training
+    (``freeze_hidden_layer``, ``freeze_hidden_percentage``, ``freeze_specific_neurons``, ...).
+
+        a_t = W x_t + U h_{t-1} + b + w_m ⊙ m_{t-1};  u_t = tanh(a_t);  h_t = u_t + β ⊙ h_{t-1}
+        gates:    g_t = σ(W_g x_t + U_g m_{t-1} + b_g), c_t = tanh(W_c x_t + b_c),
+                  m_t = g_t ⊙ c_t + (1 - g_t) ⊙ m_{t-1}
+        no gates: m_t = (1 - α) ⊙ m_{t-1} + α ⊙ u_t
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+    beta, alpha : float in (0, 1), default 0.3 and 0.1
+        As for AMRC (α only without gates).
+    output_beta : float in (0, 1), default 0.2
+        Initial echo of the output memory.
+    use_recurrent : bool, default True
+        The recurrent matrix U (orthogonal × 0.5 at init).
+    use_learnable_gates : bool, default False
+    use_output_memory : bool, default False
+        The readout's output memory (``output_memory`` of the other estimators).
+    learn_memory, spread_init : bool, default True
+    skip : bool, default False
+""" + TRAINING_PARAMETERS_DOC + _ATTRIBUTES_DOC
+
+    def __init__(self, hidden_size: int = 32, beta: float = 0.3, alpha: float = 0.1,
+                 output_beta: float = 0.2, use_recurrent: bool = True,
+                 use_learnable_gates: bool = False, use_output_memory: bool = False,
+                 learn_memory: bool = True, spread_init: bool = True, skip: bool = False,
+                 epochs: int = 100, batch_size: int = 32, bptt: Optional[int] = None,
+                 learning_rate: Optional[float] = None, lr_schedule: str = "cosine",
+                 optimizer: str = "adamw", momentum: float = 0.9, weight_decay: float = 0.0,
+                 clip_norm: Optional[float] = 1.0, validation_fraction: float = 0.0,
+                 n_iter_no_change: Optional[int] = None, tol: float = 1e-4, target: str = "auto",
+                 warm_start: bool = False, random_state: Any = None,
+                 n_threads: Optional[int] = None, verbose: int = 0,
+                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
+        _store_params(self, locals())
+
+    def _cell_kind(self) -> str:
+        return "pmrc"
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        return {"beta": self.beta, "alpha": self.alpha, "learn_memory": self.learn_memory,
+                "spread_init": self.spread_init, "use_recurrent": self.use_recurrent,
+                "use_learnable_gates": self.use_learnable_gates,
+                "output_memory": self.use_output_memory}
+
+
+@kind_class("amn")
+class AMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
+    __doc__ = """Adaptive memory network regressor: liquid time constants, a linear recurrent unit
+    and an associative memory manifold (``spec/cells.md``).
+
+        f_t = tanh(W_in x_t + U s_{t-1} + b_in);  λ_t = softplus(a + W_λ x_t)
+        s_t = e^{-dt λ_t} s_{t-1} + (1 - e^{-dt λ_t}) f_t              (liquid step)
+        ℓ_t = Λ ℓ_{t-1} + sqrt(1 - Λ²) s_t,  Λ = exp(-exp(ν))            (LRU)
+        r_t = 𝓜_{t-1}ᵀ softmax(Q ℓ̃_t);  𝓜_t = γ 𝓜_{t-1} + (1 - γ) σ(K s_t) tanh(V s_t)ᵀ
+        z_t = (1 - ρ) ⊙ ℓ_t + ρ ⊙ r_t;  ŷ_t = W_o z_t + b_o + D x_t
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+    memory_manifold_size : int, default 64
+        Rows M of the manifold.
+    dt : float, default 1.0
+        Step of the liquid integration (exact for any dt).
+    memory_decay : float in (0, 1), default 0.995
+        Initial decay γ of the manifold (learned).
+    lru_min, lru_max : float in (0, 1), default 0.5 and 0.999
+        The LRU's initial decays Λ spread log-uniformly in 1 - Λ between them. Keep the slowest
+        time scale 1/(1 - Λ) below the history seen in training; long-memory sequence tasks (the
+        adding problem at T >= 200) want ``lru_max=0.9999`` and often ``feedback=False``.
+    feedback : bool, default True
+        Feed s back into f through U (the liquid-time-constant form); False gives an input-only
+        selective scan.
+    output_memory : bool, default False
+    output_beta : float in (0, 1), default 0.2
+    skip : bool, default True
+        The readout's direct input path ``D x_t``.
+""" + TRAINING_PARAMETERS_DOC + _ATTRIBUTES_DOC
+
+    def __init__(self, hidden_size: int = 32, memory_manifold_size: int = 64, dt: float = 1.0,
+                 memory_decay: float = 0.995, lru_min: float = 0.5, lru_max: float = 0.999,
+                 feedback: bool = True, output_memory: bool = False, output_beta: float = 0.2,
+                 skip: bool = True, epochs: int = 100, batch_size: int = 32,
+                 bptt: Optional[int] = None, learning_rate: Optional[float] = None,
+                 lr_schedule: str = "cosine", optimizer: str = "adamw", momentum: float = 0.9,
+                 weight_decay: float = 0.0, clip_norm: Optional[float] = 1.0,
+                 validation_fraction: float = 0.0, n_iter_no_change: Optional[int] = None,
+                 tol: float = 1e-4, target: str = "auto", warm_start: bool = False,
+                 random_state: Any = None, n_threads: Optional[int] = None, verbose: int = 0,
+                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
+        _store_params(self, locals())
+
+    def _cell_kind(self) -> str:
+        return "amn"
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        return {"memory_manifold_size": self.memory_manifold_size, "dt": self.dt,
+                "memory_decay": self.memory_decay, "lru_min": self.lru_min,
+                "lru_max": self.lru_max, "feedback": self.feedback}
+
+    @property
+    def avg_manifold_energy(self) -> float:
+        """Mean |𝓜| of the stored memory."""
+        return float(self.diagnostics["manifold_energy"])
+
+    @property
+    def avg_lc_timescale(self) -> float:
+        """Mean liquid time constant 1/λ at zero input."""
+        return float(self.diagnostics["lc_timescale"])
+
+    @property
+    def avg_lru_magnitude(self) -> float:
+        """Mean |ℓ| of the stored memory."""
+        return float(self.diagnostics["lru_magnitude"])
+
+    def get_manifold_state(self) -> np.ndarray:
+        """A copy of the manifold 𝓜 (memory_manifold_size, hidden_size) of the stream memory."""
+        return self.get_memory_state()["manifold"]
+
+    def reset_manifold(self) -> "AMN":
+        """Clear the manifold, keeping the liquid and LRU states. Returns self."""
+        state = self.get_memory_state()
+        state["manifold"][...] = 0.0
+        return self.set_memory_state(state)

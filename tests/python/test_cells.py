@@ -1,0 +1,188 @@
+"""The foundation's guarantees for every kind in the registry (DESIGN §4–§6): layouts, persistence
+with stream continuation, determinism across threads, bad input, non-finite detection, memory
+reset, and the cells' own members (freezing helpers, AMN's manifold accessors)."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import memnative
+from memnative import _lib
+
+KINDS = _lib.kinds()
+SMALL = {"amrc": {}, "pmrc": {"use_learnable_gates": True}, "amn": {"memory_manifold_size": 4}}
+
+
+def regressor(kind: str, **kw):
+    return memnative.MemoryRegressor(cell=kind, cell_params=SMALL.get(kind) or None, hidden_size=6,
+                                     epochs=3, random_state=0, **kw)
+
+
+def stream(n: int = 240, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3)).astype(np.float32)
+    return x, np.tanh(x[:, :2] + 0.5 * np.roll(x[:, :2], 1, axis=0))
+
+
+def test_every_kind_has_a_dedicated_class() -> None:
+    assert set(KINDS) <= {"amrc", "pmrc", "amn"} | set(KINDS)
+    for kind in KINDS:
+        est = memnative.create_model(kind, hidden_size=4)
+        assert est._cell_kind() == kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_layouts(kind: str) -> None:
+    x, y = stream()
+    assert regressor(kind).fit(x, y).predict(x).shape == (240, 2)
+    seq = x[:200].reshape(20, 10, 3)
+    assert regressor(kind).fit(seq, seq.sum(axis=(1, 2))).predict(seq).shape == (20,)
+    clf = memnative.MemoryClassifier(cell=kind, hidden_size=6, epochs=3, random_state=0)
+    labels = (seq[:, :, 0] > 0).astype(int)
+    assert clf.fit(seq, labels).predict_proba(seq).shape == (20, 10, 2)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_persistence_with_stream_continuation(kind: str, tmp_path) -> None:
+    x, y = stream(300)
+    est = regressor(kind).fit(x[:200], y[:200])
+    est.save(tmp_path / "m.mem")
+    memory_after_fit = est.get_memory_state()
+    for restored in (memnative.load(tmp_path / "m.mem"), pickle.loads(pickle.dumps(est))):
+        assert type(restored) is type(est)
+        assert np.array_equal(restored.predict(x[200:], reset_memory=False),
+                              est.predict(x[200:], reset_memory=False))
+        est.set_memory_state(memory_after_fit)  # rewind the original for the next copy
+    a, b = pickle.loads(pickle.dumps(est)), pickle.loads(pickle.dumps(est))
+    a.partial_fit(x[200:], y[200:])
+    b.partial_fit(x[200:], y[200:])
+    for name, value in a.parameters_.items():
+        assert np.array_equal(value, b.parameters_[name])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_threads_do_not_change_results(kind: str) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2048, 8)).astype(np.float32)
+    y = rng.standard_normal((2048, 2))
+    kw = dict(cell=kind, cell_params=SMALL.get(kind) or None, hidden_size=128, epochs=1,
+              random_state=5)
+    one = memnative.MemoryRegressor(n_threads=1, **kw).fit(x, y)
+    two = memnative.MemoryRegressor(n_threads=2, **kw).fit(x, y)
+    assert np.array_equal(one.predict(x), two.predict(x))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bad_input(kind: str) -> None:
+    x, y = stream()
+    est = regressor(kind).fit(x, y)
+    with pytest.raises(ValueError, match="X has 2 features"):
+        est.predict(x[:, :2])
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        est.predict(bad)
+    with pytest.raises(ValueError, match="hidden_size"):
+        memnative.MemoryRegressor(cell=kind, hidden_size=0).fit(x, y)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_non_finite_weight_is_reported_and_weights_kept(kind: str) -> None:
+    x, y = stream()
+    est = regressor(kind, warm_start=True).fit(x, y)
+    est.parameters_["W_o"][0, 0] = 1e30
+    before = {k: v.copy() for k, v in est.parameters_.items()}
+    with pytest.raises(memnative.NumericalError, match=f"{kind}.*step"):
+        est.fit(x, y)
+    for name, value in est.parameters_.items():
+        assert np.array_equal(value, before[name]), name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reset_memory_clears_every_state(kind: str) -> None:
+    x, y = stream()
+    est = regressor(kind).fit(x, y)
+    assert any(np.abs(v).sum() > 0 for v in est.get_memory_state().values())
+    est.reset_memory()
+    assert all(np.all(v == 0) for v in est.get_memory_state().values())
+
+
+# ---- freezing ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_frozen_entries_stay_bit_identical(optimizer: str) -> None:
+    x, y = stream()
+    est = memnative.PMRC(hidden_size=8, use_learnable_gates=True, epochs=2, optimizer=optimizer,
+                         warm_start=True, random_state=0).fit(x, y)
+    est.freeze_hidden_percentage(0.5)
+    est.freeze_memory_gates()
+    est.freeze_specific_neurons([2])
+    masks = {name: est.frozen_mask(name) for name in est.parameters_}
+    before = {k: v.copy() for k, v in est.parameters_.items()}
+    est.fit(x, y)
+    for name, value in est.parameters_.items():
+        assert np.array_equal(value[masks[name]], before[name][masks[name]]), name
+        if (~masks[name]).any():
+            assert not np.array_equal(value[~masks[name]], before[name][~masks[name]]), name
+    # unit 2: its row of W, row and column of U, per-unit values and its readout column
+    assert masks["W"][2].all() and masks["U"][2].all() and masks["U"][:, 2].all()
+    assert masks["W_o"][:, 2].all() and masks["w_m"][2] and masks["b"][2]
+
+
+@pytest.mark.parametrize("size", [5, 6, 7, 64])
+def test_percentage_freezes_exactly_half_rounded(size: int) -> None:
+    x, y = stream()
+    est = memnative.PMRC(hidden_size=size, epochs=1, random_state=0).fit(x, y)
+    est.freeze_percentage(0.5, layer=None)
+    for name, value in est.parameters_.items():
+        assert est.count_frozen(name) == int(np.floor(0.5 * value.size + 0.5)), name
+
+
+def test_magnitude_and_threshold_freezing() -> None:
+    x, y = stream()
+    est = memnative.PMRC(hidden_size=8, epochs=1, random_state=0).fit(x, y)
+    est.freeze_by_magnitude(fraction=0.25, largest=True)
+    w = np.abs(est.parameters_["W"]).ravel()
+    frozen = est.frozen_mask("W").ravel()
+    assert frozen.sum() == 6 and w[frozen].min() >= w[~frozen].max()
+    est.unfreeze_all()
+    assert est.count_frozen() == 0
+    est.freeze_by_magnitude(threshold=0.3, largest=False, layer="output")
+    wo = np.abs(est.parameters_["W_o"])
+    assert np.array_equal(est.frozen_mask("W_o"), wo < 0.3)
+    with pytest.raises(ValueError, match="exactly one"):
+        est.freeze_by_magnitude()
+    with pytest.raises(ValueError, match="gates"):
+        est.freeze_memory_gates()  # gates are off
+    with pytest.raises(ValueError, match="fraction"):
+        est.freeze_percentage(1.5)
+
+
+def test_freezing_needs_a_fitted_model_and_masks_are_saved(tmp_path) -> None:
+    with pytest.raises(memnative.NotFittedError):
+        memnative.PMRC().freeze_hidden_layer()
+    x, y = stream()
+    est = memnative.PMRC(hidden_size=6, epochs=1, random_state=0).fit(x, y)
+    est.freeze_hidden_percentage(0.5)
+    est.save(tmp_path / "f.mem")
+    loaded = memnative.load(tmp_path / "f.mem")
+    for name in est.parameters_:
+        assert np.array_equal(loaded.frozen_mask(name), est.frozen_mask(name))
+
+
+# ---- AMN members ------------------------------------------------------------------------------
+
+def test_amn_members() -> None:
+    x, y = stream()
+    est = memnative.AMN(hidden_size=6, memory_manifold_size=4, epochs=2, random_state=0).fit(x, y)
+    assert est.get_manifold_state().shape == (4, 6)
+    assert est.avg_manifold_energy > 0 and est.avg_lru_magnitude > 0
+    zero_input = float(np.mean(1.0 / np.log1p(np.exp(est.parameters_["a"]))))
+    est.reset_memory()
+    assert est.avg_manifold_energy == 0.0
+    assert est.avg_lc_timescale == pytest.approx(zero_input, rel=1e-6)
+    est.predict(x, reset_memory=True)
+    est.reset_manifold()
+    assert est.avg_manifold_energy == 0.0 and est.avg_lru_magnitude > 0
