@@ -181,7 +181,8 @@ class AMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
 
     @property
     def avg_lc_timescale(self) -> float:
-        """Mean liquid time constant 1/λ at zero input."""
+        """Mean liquid time constant 1/λ_t over the last fit/predict call (after
+        ``reset_memory()``: the zero-input value, mean of 1/softplus(a))."""
         return float(self.diagnostics["lc_timescale"])
 
     @property

@@ -330,7 +330,7 @@ static void test_loss_gradient_api(void) {
             for (int o = 0; o < O; o++) yd[(t * NSEQ + b) * O + o] = t < lengths[b] ? y[(b * LEN + t) * O + o] : 0;
             wd[t * NSEQ + b] = t < lengths[b];
         }
-    mem_net_f64 net = {a, malloc(sizeof(double) * n), calloc((size_t)n, sizeof(double)), 1};
+    mem_net_f64 net = {a, malloc(sizeof(double) * n), calloc((size_t)n, sizeof(double)), 1, NULL};
     for (int64_t i = 0; i < n; i++) net.w[i] = m->net.w[i];
     mem_window_f64 win = {LEN, NSEQ, xd, yd, wd, lengths, (9 + 3 + 7 + 1) * O};
     mem_workspace_f64 ws = {0};

@@ -179,10 +179,19 @@ def test_amn_members() -> None:
     est = memnative.AMN(hidden_size=6, memory_manifold_size=4, epochs=2, random_state=0).fit(x, y)
     assert est.get_manifold_state().shape == (4, 6)
     assert est.avg_manifold_energy > 0 and est.avg_lru_magnitude > 0
-    zero_input = float(np.mean(1.0 / np.log1p(np.exp(est.parameters_["a"]))))
+    params = est.parameters_
+
+    def softplus(v):
+        return np.logaddexp(0.0, v)
+
+    zero_input = float(np.mean(1.0 / softplus(params["a"].astype(np.float64))))
     est.reset_memory()
     assert est.avg_manifold_energy == 0.0
     assert est.avg_lc_timescale == pytest.approx(zero_input, rel=1e-6)
-    est.predict(x, reset_memory=True)
+    # after a call: the mean time constant 1/λ_t over that call's steps and units
+    est.predict(x)
+    rates = softplus(params["a"].astype(np.float64) + x.astype(np.float64) @ params["W_lambda"].T.astype(np.float64))
+    assert est.avg_lc_timescale == pytest.approx(float(np.mean(1.0 / rates)), rel=1e-5)
+    assert est.avg_lc_timescale != pytest.approx(zero_input, rel=1e-6)  # W_lambda was trained
     est.reset_manifold()
     assert est.avg_manifold_energy == 0.0 and est.avg_lru_magnitude > 0

@@ -277,7 +277,23 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                                      net->n_threads);
 }
 
-const mem_cell_ops MEM_FN(mem_amn_ops) = {amn_forward, amn_backward};
+/* Per-call statistics: the sum of the liquid time constants 1/λ_t over every valid step, lane and
+ * unit, and their count (recomputed from the hoisted W_λ x, sequentially: deterministic). */
+static void amn_stats(const mem_net *net, int64_t T, int64_t B, const int64_t *len, const mem_real *proj,
+                      const mem_real *extra, double *sums) {
+    const mem_arch *a = net->arch;
+    const int64_t H = a->hidden, P = a->proj_per_step;
+    const mem_real *rate_a = net->w + a->params[mem_arch_find_param(a, "a")].offset;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t lane = 0; lane < B; lane++) {
+            if (mem_lane_held(len, t, lane)) continue;
+            const mem_real *p_lam = proj + (t * B + lane) * P + H;
+            for (int64_t j = 0; j < H; j++) sums[0] += 1.0 / (double)mem_liquid_rate(rate_a[j] + p_lam[j]);
+            sums[1] += (double)H;
+        }
+}
+
+const mem_cell_ops MEM_FN(mem_amn_ops) = {amn_forward, amn_backward, amn_stats};
 
 #ifndef MEM_REAL_DOUBLE
 /* ---- type-independent part: configuration table, layout, diagnostics (float build only) ---- */
@@ -337,16 +353,16 @@ static mem_status amn_layout(const mem_config *cfg, mem_arch *a) {
     a->extra_per_step = AMN_E(H, M);
     a->bwd_per_step = AMN_BW(H, M);
     a->grad_per_block = 6 * H + 1;
+    a->n_stats = 2;
     return MEM_OK;
 }
 
 static const char *const amn_diag_names[] = {"manifold_energy", "lru_magnitude", "lc_timescale"};
 
-/* lc_timescale is the zero-input time constant, mean over units of 1/softplus(a): the rate also
- * depends on the input through W_lambda, and a mean of 1/λ_t over the last call needs the engine
- * to keep per-call statistics (not yet there). */
-static mem_status amn_diag(const mem_arch *a, const float *w, const float *memory, int index, double *values,
-                           int64_t capacity, int64_t *n_values) {
+/* lc_timescale is the mean liquid time constant 1/λ_t over the last call (amn_stats); without one
+ * (after reset_memory, or a fresh or loaded model) the zero-input value, mean of 1/softplus(a). */
+static mem_status amn_diag(const mem_arch *a, const float *w, const float *memory, const double *stats, int index,
+                           double *values, int64_t capacity, int64_t *n_values) {
     const int64_t H = a->hidden, M = a->states[2].shape[0];
     double v = 0;
     if (index == 0) {
@@ -354,6 +370,8 @@ static mem_status amn_diag(const mem_arch *a, const float *w, const float *memor
     } else if (index == 1) {
         for (int64_t j = 0; j < H; j++) v += fabs((double)memory[H + j]);
         v /= (double)H;
+    } else if (stats && stats[1] > 0) {
+        v = stats[0] / stats[1];
     } else {
         const float *rate_a = w + a->params[mem_arch_find_param(a, "a")].offset;
         for (int64_t j = 0; j < H; j++) {

@@ -129,7 +129,7 @@ static void amrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
     mem_column_sums_add(dpre_all, T * B, H, g_b);
 }
 
-const mem_cell_ops MEM_FN(mem_amrc_ops) = {amrc_forward, amrc_backward};
+const mem_cell_ops MEM_FN(mem_amrc_ops) = {amrc_forward, amrc_backward, NULL};
 
 #ifndef MEM_REAL_DOUBLE
 /* ---- type-independent part: configuration table, layout, diagnostics (float build only) ---- */
@@ -171,7 +171,7 @@ static double sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
 
 static const char *const amrc_diag_names[] = {"beta", "alpha", "memory_gain", "memory_magnitude"};
 
-static mem_status amrc_diag(const mem_arch *a, const float *w, const float *memory, int index,
+static mem_status amrc_diag(const mem_arch *a, const float *w, const float *memory, const double *stats, int index,
                             double *values, int64_t capacity, int64_t *n_values) {
     const int64_t H = a->hidden;
     if (index == 3) {

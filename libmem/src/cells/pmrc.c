@@ -234,7 +234,7 @@ static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
     }
 }
 
-const mem_cell_ops MEM_FN(mem_pmrc_ops) = {pmrc_forward, pmrc_backward};
+const mem_cell_ops MEM_FN(mem_pmrc_ops) = {pmrc_forward, pmrc_backward, NULL};
 
 #ifndef MEM_REAL_DOUBLE
 /* ---- type-independent part: configuration table, layout, diagnostics (float build only) ---- */
@@ -295,7 +295,7 @@ static double sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
 static const char *const pmrc_diag_names[] = {"beta", "alpha", "memory_gain", "memory_magnitude"};
 
 /* "alpha" has no values (n_values = 0) with use_learnable_gates: the learned gate replaces it. */
-static mem_status pmrc_diag(const mem_arch *a, const float *w, const float *memory, int index,
+static mem_status pmrc_diag(const mem_arch *a, const float *w, const float *memory, const double *stats, int index,
                             double *values, int64_t capacity, int64_t *n_values) {
     const int64_t H = a->hidden;
     if (index == 3) {

@@ -58,6 +58,7 @@ typedef struct mem_arch {
     int64_t extra_per_step;    /* forward cache besides the states */
     int64_t bwd_per_step;      /* backward scratch */
     int64_t grad_per_block;    /* per lane-block partial sums of per-unit gradients */
+    int n_stats;               /* running sums the cell's ops->stats accumulates per call (<= 8) */
     int ro_w, ro_b, ro_d, ro_beta; /* readout parameter indices (-1 when absent) */
     double hyper[8];           /* cell-specific numbers from the config (dt, ...) */
 } mem_arch;

@@ -30,8 +30,10 @@ typedef struct mem_kind {
     mem_status (*layout)(const mem_config *cfg, mem_arch *arch);
     const char *const *diag_names;
     int n_diags;
-    /* Diagnostic `index` from the parameters w and the stored memory (one lane). */
-    mem_status (*diag)(const mem_arch *arch, const float *w, const float *memory, int index,
+    /* Diagnostic `index` from the parameters w, the stored memory (one lane) and the statistics of
+     * the last training or prediction call (arch->n_stats sums; NULL after reset_memory, before
+     * any call, and for a loaded model). */
+    mem_status (*diag)(const mem_arch *arch, const float *w, const float *memory, const double *stats, int index,
                        double *values, int64_t capacity, int64_t *n_values);
     const mem_cell_ops_f32 *ops_f32;
 } mem_kind;

@@ -198,6 +198,8 @@ mem_status mem_model_clone(const mem_model *src, mem_model **out) {
     m->carry_n_sub = src->carry_n_sub;
     m->carry_n_steps = src->carry_n_steps;
     m->rng = src->rng;
+    memcpy(m->stats, src->stats, sizeof m->stats);
+    m->stats_valid = src->stats_valid;
     m->epochs_trained = src->epochs_trained;
     m->updates = src->updates;
     m->fit_epoch = src->fit_epoch;
@@ -264,7 +266,18 @@ mem_status mem_model_counter(const mem_model *m, const char *name, int64_t *out)
 mem_status mem_model_reset_memory(mem_model *m) {
     MEM_REQUIRE_ARG(m, "mem_model_reset_memory");
     memset(m->memory, 0, (size_t)m->arch.state_dim * sizeof(float));
+    m->stats_valid = 0;
     return MEM_OK;
+}
+
+void mem_model_stats_begin(mem_model *m) {
+    memset(m->stats, 0, sizeof m->stats);
+    m->net.stats = m->arch.n_stats > 0 ? m->stats : NULL;
+}
+
+void mem_model_stats_end(mem_model *m) {
+    m->net.stats = NULL;
+    m->stats_valid = m->arch.n_stats > 0;
 }
 
 mem_status mem_model_reset_training_state(mem_model *m) {
@@ -439,7 +452,8 @@ mem_status mem_model_diag(const mem_model *m, int64_t index, const char **name, 
     if (capacity > 0 && !values) return mem_fail(MEM_ERR_ARG, "mem_model_diag: values is NULL with capacity %lld",
                                                  (long long)capacity);
     if (name) *name = m->kind->diag_names[index];
-    return m->kind->diag(&m->arch, m->net.w, m->memory, (int)index, values, capacity, n_values);
+    return m->kind->diag(&m->arch, m->net.w, m->memory, m->stats_valid ? m->stats : NULL, (int)index, values,
+                         capacity, n_values);
 }
 
 /* ---- shared helpers ---- */

@@ -21,6 +21,8 @@ struct mem_model {
     int64_t carry_n_sub, carry_n_steps;
     mem_rng rng;
     int64_t epochs_trained, updates, fit_epoch;
+    double stats[8];           /* per-call statistics of the cell (arch.n_stats), see stats_valid */
+    int stats_valid;           /* stats describe the last call; 0 after reset_memory */
     char *metadata;
     mem_workspace_f32 ws;
     /* gathered minibatch buffers, grown on demand */
@@ -42,6 +44,11 @@ void mem_model_apply_train_config(mem_model *m);
 /* Training-state helpers shared by train.c and io.c */
 mem_status mem_model_ensure_carry(mem_model *m, int64_t n_sub, int64_t n_steps);
 mem_status mem_model_ensure_optimizer(mem_model *m);
+
+/* Statistics of a training or prediction call: begin zeroes them and lets the engine collect,
+ * end stops collecting and marks them as the last call's. */
+void mem_model_stats_begin(mem_model *m);
+void mem_model_stats_end(mem_model *m);
 
 /* Grows the model's minibatch buffers to hold `reals` floats and `lanes` int64 values. */
 mem_status mem_model_reserve_batch(mem_model *m, int64_t reals, int64_t lanes);

@@ -16,6 +16,7 @@
         T_ *w;        /* parameters, laid out by arch->params[].offset */                             \
         T_ *g;        /* gradients, same layout (accumulated by backward) */                          \
         int n_threads;                                                                                \
+        double *stats;  /* arch->n_stats running sums of the current call, or NULL: not collected */ \
     } mem_net_##S_;                                                                                   \
                                                                                                       \
     typedef struct mem_cell_ops_##S_ {                                                                \
@@ -33,6 +34,11 @@
         void (*backward)(mem_net_##S_ *net, int64_t T, int64_t B, const T_ *x, const int64_t *len,   \
                          const T_ *states, const T_ *proj, const T_ *extra, const T_ *dz,             \
                          T_ *d_state, T_ *scratch);                                                   \
+        /* Optional (NULL when arch->n_stats is 0): adds the cell's per-call statistics of a          \
+         * forward segment (e.g. sums of 1/λ and their count) to sums, sequentially (deterministic).  \
+         * Diagnostics "over the last call" are built from them. */                                   \
+        void (*stats)(const mem_net_##S_ *net, int64_t T, int64_t B, const int64_t *len,             \
+                      const T_ *proj, const T_ *extra, double *sums);                                 \
     } mem_cell_ops_##S_;                                                                              \
                                                                                                       \
     typedef struct mem_window_##S_ {                                                                  \

@@ -111,12 +111,11 @@ static mem_status infer_sequences(inference *inf) {
 static mem_status run(mem_model *m, const mem_data *d, int reset_memory, float *out, double *loss) {
     inference inf = {&m->net, m->ops, &m->ws, d, out, 0};
     mem_status s;
-    if (d->layout == MEM_LAYOUT_STREAM) {
-        if (reset_memory) mem_model_reset_memory(m);
-        s = infer_stream(&inf, m->memory);
-    } else {
-        s = infer_sequences(&inf);
-    }
+    if (d->layout == MEM_LAYOUT_STREAM && reset_memory) mem_model_reset_memory(m);
+    mem_model_stats_begin(m);
+    if (d->layout == MEM_LAYOUT_STREAM) s = infer_stream(&inf, m->memory);
+    else s = infer_sequences(&inf);
+    mem_model_stats_end(m);
     if (loss) *loss = inf.loss;
     return s;
 }
@@ -155,6 +154,7 @@ mem_status mem_model_predict_with_state(const mem_model *m, const mem_data *d, v
     /* A private view of the weights and a private workspace: the model is only read. */
     mem_net_f32 net = m->net;
     net.g = NULL;
+    net.stats = NULL;
     mem_workspace_f32 ws = {0};
     mem_data x_only = *d;
     x_only.y = NULL;

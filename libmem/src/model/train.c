@@ -270,7 +270,9 @@ mem_status mem_model_train_epoch(mem_model *m, const mem_data *d, int flags, mem
     MEM_CHECK(mem_model_ensure_optimizer(m));
     if (flags & MEM_TRAIN_RESTART_SCHEDULE) m->fit_epoch = 0;
     train_run r = {m, d, online ? cfg(m, "learning_rate") : epoch_learning_rate(m), progress, user, 0, 0, 0, 0};
+    mem_model_stats_begin(m);
     mem_status s = d->layout == MEM_LAYOUT_STREAM ? train_stream(&r, online) : train_sequences(&r);
+    mem_model_stats_end(m);
     if (s != MEM_OK) return s;
     if (!online) {
         m->fit_epoch++;

@@ -128,6 +128,7 @@ mem_status MEM_FN(mem_window_run)(mem_net *net, const mem_cell_ops *ops, const m
         if (checkpointed) memcpy(s.starts + seg * B * SD, state, (size_t)(B * SD) * sizeof *state);
         state_to_slot(a, B, state, &s, 0);
         loss += forward_segment(net, ops, win, t0, Cs, len, &s);
+        if (net->stats && ops->stats) ops->stats(net, Cs, B, len, s.proj, s.extra, net->stats);
         if (yhat) memcpy(yhat + t0 * B * O, s.yhat, (size_t)(Cs * B * O) * sizeof *yhat);
         slot_to_state(a, B, &s, Cs, state);
     }
