@@ -111,6 +111,26 @@ def info() -> None:
     print(f"platform  {platform.platform()}")
 
 
+def params(kind: Optional[str] = None) -> None:
+    """Print the parameter reference of one kind (or every kind) from libmem's tables: name, type,
+    table (arch: fixed once built; train: settable on a live model), default, range and doc."""
+    for name in [kind] if kind else _lib.kinds():
+        print(f"## {name}\n")
+        print("| parameter | type | table | default | range | description |")
+        print("|---|---|---|---|---|---|")
+        for p in _lib.config_params(name):
+            if p.type == "choice":
+                allowed, default = " \\| ".join(p.choices), p.choices[int(p.default)]
+            elif p.type == "bool":
+                allowed, default = "0 or 1", str(bool(p.default))
+            else:
+                fmt = (lambda v: str(int(v))) if p.type == "int" else (lambda v: f"{v:g}")
+                allowed = f"{'(' if p.min_open else '['}{fmt(p.min)}, {fmt(p.max)}{')' if p.max_open else ']'}"
+                default = fmt(p.default)
+            print(f"| {p.name} | {p.type} | {p.table} | {default} | {allowed} | {p.doc} |")
+        print()
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -126,6 +146,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                      description="memnative command line")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="versions, build information and threads (for bug reports)")
+    params_parser = commands.add_parser(
+        "params", help="the parameter reference of the model kinds, from libmem's tables")
+    params_parser.add_argument("kind", nargs="?", choices=_lib.kinds(), help="one kind (default: all)")
     demo_parser = commands.add_parser(
         "demo", help="train AMRC on Mackey-Glass, print NRMSE and write a plot",
         description="Train AMRC on Mackey-Glass one-step prediction (2000 training steps), "
@@ -140,6 +163,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "info":
         info()
+    elif args.command == "params":
+        params(args.kind)
     else:
         demo(epochs=args.epochs, hidden_size=args.hidden_size, out=args.out)
     return 0

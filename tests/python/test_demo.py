@@ -152,3 +152,14 @@ def test_memory_heatmap(plt, fitted) -> None:
         plot.memory_heatmap(states, key="nope")
     with pytest.raises(ValueError, match="n_units"):
         plot.memory_heatmap(np.zeros(5))
+
+
+def test_params_prints_the_reference_from_the_c_tables() -> None:
+    from memnative import __main__ as cli
+
+    out = subprocess.run([sys.executable, "-m", "memnative", "params", "amrc"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("## amrc") and "| beta | float | arch | 0.3 | (0, 1) |" in out
+    assert "| learning_rate | float | train |" in out
+    with pytest.raises(SystemExit):
+        cli.main(["params", "lstm"])

@@ -16,18 +16,8 @@
 
 /* The tensor named `param`, with a message listing the known names when there is none. */
 static mem_status lookup(const mem_model *m, const char *param, const char *fn, const mem_tensor_spec **spec) {
-    MEM_REQUIRE_ARG(m, fn);
-    MEM_REQUIRE_ARG(param, fn);
-    const int i = mem_arch_find_param(&m->arch, param);
-    if (i < 0) {
-        char names[512];
-        size_t used = 0;
-        names[0] = '\0';
-        for (int k = 0; k < m->arch.n_params && used + 40 < sizeof names; k++)
-            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", k ? ", " : "", m->arch.params[k].name);
-        return mem_fail(MEM_ERR_ARG, "%s: no parameter '%s' in this %s model (known: %s)", fn, param, m->kind->name,
-                        names);
-    }
+    int i = -1;
+    MEM_CHECK(mem_model_find_tensor(m, param, fn, &i));
     *spec = &m->arch.params[i];
     return MEM_OK;
 }

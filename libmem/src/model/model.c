@@ -373,7 +373,7 @@ mem_status mem_model_param_info(const mem_model *m, int64_t index, const char **
     return tensor_info(&m->arch.params[index], name, ndim, shape, axes, permutable);
 }
 
-static mem_status find_param(const mem_model *m, const char *name, const char *fn, int *index) {
+mem_status mem_model_find_tensor(const mem_model *m, const char *name, const char *fn, int *index) {
     MEM_REQUIRE_ARG(m, fn);
     MEM_REQUIRE_ARG(name, fn);
     *index = mem_arch_find_param(&m->arch, name);
@@ -392,7 +392,7 @@ static mem_status find_param(const mem_model *m, const char *name, const char *f
 mem_status mem_model_param_find(const mem_model *m, const char *name, int64_t *index) {
     int i = -1;
     MEM_REQUIRE_ARG(index, "mem_model_param_find");
-    MEM_CHECK(find_param(m, name, "mem_model_param_find", &i));
+    MEM_CHECK(mem_model_find_tensor(m, name, "mem_model_param_find", &i));
     *index = i;
     return MEM_OK;
 }
@@ -407,7 +407,7 @@ mem_status mem_model_param_data(mem_model *m, int64_t index, float **data) {
 
 mem_status mem_model_freeze(mem_model *m, const char *param, const uint8_t *mask, int64_t n) {
     int i = -1;
-    MEM_CHECK(find_param(m, param, "mem_model_freeze", &i));
+    MEM_CHECK(mem_model_find_tensor(m, param, "mem_model_freeze", &i));
     MEM_REQUIRE_ARG(mask, "mem_model_freeze");
     const mem_tensor_spec *s = &m->arch.params[i];
     if (n != s->size)
@@ -423,7 +423,7 @@ mem_status mem_model_freeze(mem_model *m, const char *param, const uint8_t *mask
 
 mem_status mem_model_frozen(const mem_model *m, const char *param, uint8_t *mask, int64_t capacity) {
     int i = -1;
-    MEM_CHECK(find_param(m, param, "mem_model_frozen", &i));
+    MEM_CHECK(mem_model_find_tensor(m, param, "mem_model_frozen", &i));
     MEM_REQUIRE_ARG(mask, "mem_model_frozen");
     const mem_tensor_spec *s = &m->arch.params[i];
     if (capacity < s->size)

@@ -50,6 +50,9 @@ mem_status mem_model_ensure_optimizer(mem_model *m);
 void mem_model_stats_begin(mem_model *m);
 void mem_model_stats_end(mem_model *m);
 
+/* Index of the parameter tensor `name`; MEM_ERR_ARG naming fn and listing the known names. */
+mem_status mem_model_find_tensor(const mem_model *m, const char *name, const char *fn, int *index);
+
 /* Grows the model's minibatch buffers to hold `reals` floats and `lanes` int64 values. */
 mem_status mem_model_reserve_batch(mem_model *m, int64_t reals, int64_t lanes);
 
