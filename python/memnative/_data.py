@@ -7,7 +7,6 @@ scikit-learn's wording, so tools written against scikit-learn read them as usual
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
@@ -294,7 +293,3 @@ def as_mem_data(inputs: Inputs, y: Optional[np.ndarray] = None, mode: str = PER_
     data.n_seq = inputs.n_seq
     data.max_len = inputs.max_len
     return data, keep
-
-
-def is_integral(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -13,17 +13,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import _data
-from ._base import _COMMON_C_KEYS, MemoryEstimator, register_estimator
+from ._base import MemoryEstimator, register_estimator
 from ._compat import SKLEARN_AVAILABLE, ClassifierMixin, RegressorMixin
 from ._data import Inputs
-from ._lib import config_params, kinds
+from ._lib import COMMON_KEYS, config_params, kinds
 
 __all__ = ["MemoryRegressor", "MemoryClassifier", "create_model", "sklearn_expected_failures",
            "kind_class", "TRAINING_PARAMETERS_DOC"]
 
 def _cell_keys(kind: str) -> List[str]:
     """The kind's own parameters (its C table after the common part)."""
-    return [p.name for p in config_params(kind) if p.name not in _COMMON_C_KEYS]
+    return [p.name for p in config_params(kind)[len(COMMON_KEYS):]]
 
 
 def _store_params(est: Any, values: Dict[str, Any]) -> None:
@@ -274,7 +274,7 @@ def create_model(kind: str, task: str = "regression", **params: Any) -> MemoryEs
     """
     known = kinds()
     if not isinstance(kind, str):
-        raise TypeError(f"kind={kind!r} must be a string naming a model kind ({', '.join(known)})")
+        raise ValueError(f"kind={kind!r} must be a string naming a model kind ({', '.join(known)})")
     if kind not in known:
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(known)}"
                          f"{_did_you_mean(kind, known)}")

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from ._lib import check, ffi, lib, string
+from ._lib import _as_float, check, ffi, lib, string
 
 __all__ = ["FreezeMixin", "LAYERS"]
 
@@ -99,7 +99,7 @@ class FreezeMixin:
         """Freeze exactly floor(fraction·n + 0.5) random entries of each tensor of ``layer``
         (None: every tensor). ``fraction`` is in [0, 1]. Returns self."""
         for name in self._layer_params(layer):
-            check(lib.mem_model_freeze_fraction(self._model, name.encode(), _number("fraction", fraction)))  # type: ignore[attr-defined]
+            check(lib.mem_model_freeze_fraction(self._model, name.encode(), _as_float("fraction", fraction)))  # type: ignore[attr-defined]
         return self
 
     def freeze_by_magnitude(self, threshold: Optional[float] = None, fraction: Optional[float] = None,
@@ -111,19 +111,23 @@ class FreezeMixin:
         for name in self._layer_params(layer):
             if threshold is not None:
                 check(lib.mem_model_freeze_threshold(self._model, name.encode(),  # type: ignore[attr-defined]
-                                                     _number("threshold", threshold), int(bool(largest))))
+                                                     _as_float("threshold", threshold), int(bool(largest))))
             else:
                 check(lib.mem_model_freeze_magnitude(self._model, name.encode(),  # type: ignore[attr-defined]
-                                                     _number("fraction", fraction), int(bool(largest))))
+                                                     _as_float("fraction", fraction), int(bool(largest))))
         return self
 
     def freeze_neurons(self, indices: Iterable[int]) -> Any:
         """Freeze hidden units: every entry indexed by the unit on a hidden axis (its rows and
-        columns of recurrent matrices, its per-unit parameters, its readout column). Returns self."""
+        columns of recurrent matrices, its per-unit parameters, its readout column). All indices
+        are checked before anything is frozen. Returns self."""
         self._check_fitted()  # type: ignore[attr-defined]
-        for k in np.atleast_1d(np.asarray(list(indices) if not np.isscalar(indices) else [indices])):
-            if not float(k).is_integer():
-                raise ValueError(f"neuron index {k!r} must be an integer")
+        units = [indices] if np.isscalar(indices) else list(indices)
+        hidden = int(self._model_config()["hidden_size"])  # type: ignore[attr-defined]
+        for k in units:
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < hidden:
+                raise ValueError(f"neuron index {k!r} must be an integer in [0, {hidden})")
+        for k in units:
             check(lib.mem_model_freeze_neuron(self._model, int(k)))  # type: ignore[attr-defined]
         return self
 
@@ -171,7 +175,3 @@ class FreezeMixin:
         return self.freeze_neurons(indices)
 
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}={value!r} must be a number")
-    return float(value)

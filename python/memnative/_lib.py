@@ -40,7 +40,7 @@ from ._errors import FormatError, NumericalError
 
 __all__ = [
     "ffi", "lib", "LIB_PATH", "VERSION", "BUILD_ID", "check", "error_from_status", "string",
-    "kinds", "build_info", "ParamInfo", "config_params", "new_config", "set_config_param",
+    "kinds", "build_info", "ParamInfo", "config_params", "COMMON_KEYS", "new_config", "set_config_param",
     "new_model", "StreamData",
 ]
 
@@ -315,6 +315,11 @@ def config_params(kind: str) -> List[ParamInfo]:
             doc=string(doc[0])))
     return rows
 
+
+#: The parameters every kind's table starts with (readout, loss, seed, training); the rest of a
+#: kind's table is its own (``cell_params`` of MemoryRegressor / MemoryClassifier).
+COMMON_KEYS: Tuple[str, ...] = tuple(
+    p.name for p in config_params(kinds()[0])[: int(lib.mem_config_common_count())])
 
 ParamValue = Union[bool, int, float, str, Sequence[float]]
 

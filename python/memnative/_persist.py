@@ -14,6 +14,7 @@ from typing import Any, Dict
 
 import numpy as np
 
+from ._errors import FormatError
 from ._lib import check, ffi, lib
 
 __all__ = ["ESTIMATORS", "register_estimator", "PersistenceMixin", "load_estimator"]
@@ -104,9 +105,9 @@ def _read_metadata(model: Any) -> Dict[str, Any]:
     try:
         meta = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
-        raise ValueError(f"the model's metadata is not JSON: {exc}") from None
+        raise FormatError(f"the model's metadata is not JSON: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != "memnative-estimator":
-        raise ValueError("the file holds a libmem model without memnative estimator metadata "
+        raise FormatError("the file holds a libmem model without memnative estimator metadata "
                          "(saved from C?); load it through the C API")
     return meta
 

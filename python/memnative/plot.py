@@ -26,6 +26,8 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from ._compat import NotFittedError
+
 __all__ = ["training_curve", "prediction", "memory_heatmap"]
 
 _INSTALL_HINT = "memnative.plot needs matplotlib, which is not installed: pip install matplotlib"
@@ -85,7 +87,7 @@ def training_curve(estimator: Any, ax: Any = None) -> Any:
     curve = getattr(estimator, "loss_curve_", None)
     loss = np.asarray([] if curve is None else curve, dtype=np.float64).ravel()
     if loss.size == 0:
-        raise ValueError(f"{type(estimator).__name__} has no loss_curve_: fit it first")
+        raise NotFittedError(f"{type(estimator).__name__} has no loss_curve_: fit it first")
     ax = _axes(ax)
     epochs = np.arange(1, loss.size + 1)
     ax.plot(epochs, loss, label="training loss")

@@ -124,6 +124,18 @@ int main(void) {
     d = (mem_data){MEM_LAYOUT_SEQUENCES, MEM_TARGET_PER_STEP, x, NULL, NULL, 2, 5};
     CHECK_STATUS(mem_model_predict_with_state(m, &d, buf, nb, buf + 16, 10), MEM_ERR_ARG);
 
+    d = (mem_data){MEM_LAYOUT_SEQUENCES, MEM_TARGET_PER_STEP, x, y, NULL, 2, 5};
+    CHECK_STATUS(mem_model_train_epoch(m, &d, MEM_TRAIN_ONLINE, NULL, NULL, NULL), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_loss(m, &d, 0, &f64), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "mem_model_loss") && strstr(mem_last_error(), "reset_memory"));
+    CHECK_STATUS(mem_model_loss_gradient(m, &d, 0, &f64, buf, 64), MEM_ERR_ARG);
+    for (int k = 0; k < 16; k++) buf[k] = k == 1 ? NAN : 0.0f;
+    CHECK_STATUS(mem_model_predict_with_state(m, &good, buf, nb, buf + 16, 10), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_set_int(m, "no_such_key", 1), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "mem_model_set_int") && strstr(mem_last_error(), "learning_rate"));
+    CHECK_STATUS(mem_model_set_float(m, "clip_norm", -1), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "mem_model_set_float: clip_norm=-1"));
+
     /* memory state */
     CHECK_STATUS(mem_model_reset_memory(NULL), MEM_ERR_ARG);
     CHECK_STATUS(mem_model_reset_training_state(NULL), MEM_ERR_ARG);
@@ -192,6 +204,17 @@ int main(void) {
     char meta[4];
     CHECK_STATUS(mem_model_metadata(m, meta, 4, &i64), MEM_ERR_SHAPE);
     CHECK_OK(mem_model_metadata(m, NULL, 0, &i64)); /* size query */
+    CHECK_STATUS(mem_model_metadata(m, meta, 0, &i64), MEM_ERR_SHAPE);
+    /* a model with a non-finite weight is not saved: it could not be loaded */
+    int64_t w_index;
+    float *w_view;
+    CHECK_OK(mem_model_param_find(m, "b", &w_index));
+    CHECK_OK(mem_model_param_data(m, w_index, &w_view));
+    w_view[0] = NAN;
+    CHECK_STATUS(mem_model_save_size(m, NULL, &i64), MEM_ERR_NUMERIC);
+    CHECK(strstr(mem_last_error(), "'b'"));
+    CHECK_STATUS(mem_model_save(m, "/tmp/never_written.mem", NULL), MEM_ERR_NUMERIC);
+    w_view[0] = 0.0f;
     CHECK(i64 == 8);
     CHECK_STATUS(mem_model_metadata(m, meta, 4, NULL), MEM_ERR_ARG);
     CHECK_STATUS(mem_model_metadata(NULL, meta, 4, &i64), MEM_ERR_ARG);

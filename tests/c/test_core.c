@@ -2,6 +2,7 @@
  * registry, version and build information. */
 #include "core/rng.h"
 #include "core/serial.h"
+#include "model/kind.h"
 #include "test_util.h"
 #include "testing.h"
 
@@ -44,6 +45,8 @@ static void test_config_tables(void) {
     int64_t n = mem_config_param_count("amrc");
     CHECK(n > 10);
     CHECK(mem_config_param_count("nope") == -1);
+    for (int64_t k = 0; k < n_kinds; k++) /* the config's value array has room for every table */
+        CHECK(mem_config_param_count(kinds[k]) <= MEM_MAX_CONFIG_PARAMS);
     int saw_beta = 0, saw_lr = 0;
     for (int64_t i = 0; i < n; i++) {
         const char *name, *choices, *doc;

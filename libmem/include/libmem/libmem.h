@@ -78,7 +78,7 @@ MEM_API mem_status mem_config_create(const char *kind, mem_config **out);
 MEM_API void mem_config_free(mem_config *cfg);
 MEM_API mem_status mem_config_clone(const mem_config *cfg, mem_config **out);
 MEM_API const char *mem_config_kind(const mem_config *cfg);
-MEM_API mem_status mem_config_set_int(mem_config *cfg, const char *key, int64_t value);     /* INT and BOOL */
+MEM_API mem_status mem_config_set_int(mem_config *cfg, const char *key, int64_t value);     /* INT, BOOL, FLOAT */
 MEM_API mem_status mem_config_set_float(mem_config *cfg, const char *key, double value);    /* FLOAT (INT if integral) */
 MEM_API mem_status mem_config_set_str(mem_config *cfg, const char *key, const char *value); /* CHOICE */
 MEM_API mem_status mem_config_set_floats(mem_config *cfg, const char *key, const double *values, int64_t n);
@@ -88,6 +88,7 @@ MEM_API mem_status mem_config_get_str(const mem_config *cfg, const char *key, co
 
 /* The parameter tables of a kind: common parameters (readout, loss, seed, training) then the cell's. */
 MEM_API int64_t mem_config_param_count(const char *kind);  /* -1 for an unknown kind */
+MEM_API int64_t mem_config_common_count(void);             /* how many of them every kind shares (first) */
 MEM_API mem_status mem_config_param_info(const char *kind, int64_t index, const char **name,
                                          mem_param_type *type, mem_param_table *table,
                                          double *default_value, double *min_value, double *max_value,
@@ -219,7 +220,9 @@ MEM_API mem_status mem_model_diag(const mem_model *model, int64_t index, const c
                                   double *values, int64_t capacity, int64_t *n_values);
 
 /* ---- persistence: file (atomic: temp file, fsync, rename, fsync of the directory) and buffer ----
- * metadata_json: the caller's JSON text, stored as is; NULL keeps the model's current metadata. */
+ * metadata_json: the caller's JSON text, stored as is; NULL keeps the model's current metadata.
+ * A model holding a non-finite weight, memory or carry is not saved (MEM_ERR_NUMERIC), since it
+ * could not be loaded: loading rejects non-finite values as MEM_ERR_CORRUPT. */
 MEM_API mem_status mem_model_save(const mem_model *model, const char *path, const char *metadata_json);
 MEM_API mem_status mem_model_load(const char *path, mem_model **out);
 MEM_API mem_status mem_model_save_size(const mem_model *model, const char *metadata_json, int64_t *n_bytes);
@@ -227,7 +230,8 @@ MEM_API mem_status mem_model_save_buffer(const mem_model *model, const char *met
                                          int64_t capacity);
 MEM_API mem_status mem_model_load_buffer(const void *buf, int64_t n_bytes, mem_model **out);
 MEM_API mem_status mem_model_set_metadata(mem_model *model, const char *metadata_json);
-/* Copies the metadata (NUL-terminated) if it fits `capacity`; *length receives strlen. */
+/* *length receives strlen of the metadata; with buf not NULL it is copied NUL-terminated, and a
+ * capacity below length + 1 is MEM_ERR_SHAPE (buf NULL: a size query). */
 MEM_API mem_status mem_model_metadata(const mem_model *model, char *buf, int64_t capacity, int64_t *length);
 
 #ifdef __cplusplus

@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
 
-/* ---- CRC32 (IEEE, reflected), table built at compile time would be long; a read-only table
- * computed once is not allowed (no mutable globals), so use the bytewise-with-nibble-table form. */
+/* ---- CRC32 (IEEE 802.3, reflected polynomial 0xedb88320), four bits at a time: a 16-entry
+ * read-only table instead of the 256-entry one (save and load are not hot paths). */
 static const uint32_t crc_nibble[16] = {
     0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u,
     0x4db26158u, 0x5005713cu, 0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
@@ -218,9 +219,20 @@ mem_status mem_write_file_atomic(const char *path, const void *data, size_t n) {
     size_t plen = strlen(path);
     if (plen == 0) return mem_fail(MEM_ERR_ARG, "save: path is empty");
     if (plen > 4000) return mem_fail(MEM_ERR_ARG, "save: path is %zu characters long (at most 4000)", plen);
-    char tmp[4096 + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    /* The temporary file is created with mode 0666, so the kernel applies the process umask as
+     * for any ordinary file (mkstemp's 0600 would need umask(), which is process-wide and not
+     * thread-safe). The name varies with the pid, the clock and the attempt; O_EXCL makes a
+     * collision a retry, never a shared file. */
+    char tmp[4096 + 64];
+    int fd = -1;
+    for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx%u", path, (long)getpid(),
+                 (unsigned long)ts.tv_nsec ^ ((unsigned long)(uintptr_t)&ts >> 4), attempt);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) return mem_fail_io(errno, "save: cannot create a temporary file next to '%s'", path);
     const uint8_t *p = data;
     size_t left = n;
@@ -236,10 +248,6 @@ mem_status mem_write_file_atomic(const char *path, const void *data, size_t n) {
         p += k;
         left -= (size_t)k;
     }
-    /* mkstemp creates 0600; a model file is ordinary data, so use the usual 0644 less umask. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
     if (fsync(fd) != 0) {
         int err = errno;
         close(fd);

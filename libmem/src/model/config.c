@@ -20,7 +20,8 @@ static const mem_param_def common_params[] = {
      "readout adds output_beta * (previous output), a learned per-output echo"},
     {"output_beta", MEM_PARAM_FLOAT, MEM_TABLE_ARCH, 0.2, 0, 1, OPEN_BOTH, NULL,
      "initial echo of the previous output when output_memory is on"},
-    {"seed", MEM_PARAM_INT, MEM_TABLE_ARCH, 0, 0, 4611686018427387904.0, 0, NULL,
+    /* 2^53: every seed up to it is exact in the table's double values */
+    {"seed", MEM_PARAM_INT, MEM_TABLE_ARCH, 0, 0, 9007199254740992.0, 0, NULL,
      "seed of the model's counter-based random numbers (initialisation, shuffling, freezing)"},
     {"learning_rate", MEM_PARAM_FLOAT, MEM_TABLE_TRAIN, 0.01, 0, 10, MEM_BOUND_MIN_OPEN, NULL,
      "base learning rate (the default is the kind's, from a sweep on the benchmark tasks)"},
@@ -87,7 +88,7 @@ static void describe_range(const mem_param_def *d, char *buf, size_t n) {
     }
 }
 
-static mem_status unknown_key(const mem_kind *kind, const char *key, const char *fn) {
+mem_status mem_config_unknown_key(const mem_kind *kind, const char *key, const char *fn) {
     char names[1024];
     size_t used = 0;
     names[0] = '\0';
@@ -99,7 +100,7 @@ static mem_status unknown_key(const mem_kind *kind, const char *key, const char 
 
 mem_status mem_config_set_value(mem_config *cfg, const char *key, double value, const char *fn) {
     int i = mem_config_index(cfg->kind, key);
-    if (i < 0) return unknown_key(cfg->kind, key, fn);
+    if (i < 0) return mem_config_unknown_key(cfg->kind, key, fn);
     const mem_param_def *d = mem_kind_param(cfg->kind, i);
     char range[128];
     describe_range(d, range, sizeof range);
@@ -155,7 +156,7 @@ static mem_status typed_param(const mem_config *cfg, const char *key, const char
     MEM_REQUIRE_ARG(cfg, fn);
     MEM_REQUIRE_ARG(key, fn);
     int i = mem_config_index(cfg->kind, key);
-    if (i < 0) return unknown_key(cfg->kind, key, fn);
+    if (i < 0) return mem_config_unknown_key(cfg->kind, key, fn);
     *d = mem_kind_param(cfg->kind, i);
     return MEM_OK;
 }
@@ -171,39 +172,42 @@ static const char *type_name(mem_param_type t) {
     return "?";
 }
 
-mem_status mem_config_set_int(mem_config *cfg, const char *key, int64_t value) {
+mem_status mem_config_set_number(mem_config *cfg, const char *key, double value, const char *fn) {
     const mem_param_def *d;
-    MEM_CHECK(typed_param(cfg, key, "mem_config_set_int", &d));
-    if (d->type != MEM_PARAM_INT && d->type != MEM_PARAM_BOOL && d->type != MEM_PARAM_FLOAT)
-        return mem_fail(MEM_ERR_ARG, "mem_config_set_int: %s is a %s parameter", key, type_name(d->type));
-    return mem_config_set_value(cfg, key, (double)value, "mem_config_set_int");
+    MEM_CHECK(typed_param(cfg, key, fn, &d));
+    if (d->type == MEM_PARAM_CHOICE || d->type == MEM_PARAM_FLOATS)
+        return mem_fail(MEM_ERR_ARG, "%s: %s is a %s parameter", fn, key, type_name(d->type));
+    return mem_config_set_value(cfg, key, value, fn);
+}
+
+mem_status mem_config_set_int(mem_config *cfg, const char *key, int64_t value) {
+    return mem_config_set_number(cfg, key, (double)value, "mem_config_set_int");
 }
 
 mem_status mem_config_set_float(mem_config *cfg, const char *key, double value) {
-    const mem_param_def *d;
-    MEM_CHECK(typed_param(cfg, key, "mem_config_set_float", &d));
-    if (d->type == MEM_PARAM_CHOICE || d->type == MEM_PARAM_FLOATS)
-        return mem_fail(MEM_ERR_ARG, "mem_config_set_float: %s is a %s parameter", key, type_name(d->type));
-    return mem_config_set_value(cfg, key, value, "mem_config_set_float");
+    return mem_config_set_number(cfg, key, value, "mem_config_set_float");
 }
 
-mem_status mem_config_set_str(mem_config *cfg, const char *key, const char *value) {
+mem_status mem_config_set_choice(mem_config *cfg, const char *key, const char *value, const char *fn) {
     const mem_param_def *d;
-    MEM_CHECK(typed_param(cfg, key, "mem_config_set_str", &d));
-    MEM_REQUIRE_ARG(value, "mem_config_set_str");
+    MEM_CHECK(typed_param(cfg, key, fn, &d));
+    MEM_REQUIRE_ARG(value, fn);
     if (d->type != MEM_PARAM_CHOICE)
-        return mem_fail(MEM_ERR_ARG, "mem_config_set_str: %s is a %s parameter, not a choice", key,
-                        type_name(d->type));
+        return mem_fail(MEM_ERR_ARG, "%s: %s is a %s parameter, not a choice", fn, key, type_name(d->type));
     const char *p = d->choices;
     size_t vlen = strlen(value);
     for (int idx = 0; *p; idx++) {
         const char *bar = strchr(p, '|');
         size_t n = bar ? (size_t)(bar - p) : strlen(p);
-        if (n == vlen && strncmp(p, value, n) == 0) return mem_config_set_value(cfg, key, idx, "mem_config_set_str");
+        if (n == vlen && strncmp(p, value, n) == 0) return mem_config_set_value(cfg, key, idx, fn);
         if (!bar) break;
         p = bar + 1;
     }
-    return mem_fail(MEM_ERR_ARG, "mem_config_set_str: %s='%s' is not one of %s", key, value, d->choices);
+    return mem_fail(MEM_ERR_ARG, "%s: %s='%s' is not one of %s", fn, key, value, d->choices);
+}
+
+mem_status mem_config_set_str(mem_config *cfg, const char *key, const char *value) {
+    return mem_config_set_choice(cfg, key, value, "mem_config_set_str");
 }
 
 mem_status mem_config_set_floats(mem_config *cfg, const char *key, const double *values, int64_t n) {
@@ -259,6 +263,8 @@ mem_status mem_config_get_str(const mem_config *cfg, const char *key, const char
     *out = choice_name(d, (int)mem_config_value(cfg, key), buf, sizeof buf);
     return MEM_OK;
 }
+
+int64_t mem_config_common_count(void) { return N_COMMON; }
 
 int64_t mem_config_param_count(const char *kind) {
     const mem_kind *k = mem_kind_find(kind);

@@ -131,6 +131,30 @@ static mem_status check_meta(const char *meta, const char *fn) {
     return MEM_OK;
 }
 
+/* A model with a non-finite weight, memory or carry could be written but never loaded (load
+ * rejects it), so saving refuses it, naming the tensor and the entry. */
+static mem_status check_saveable(const mem_model *m, const char *fn) {
+    const mem_arch *a = &m->arch;
+    for (int p = 0; p < a->n_params; p++) {
+        const float *w = m->net.w + a->params[p].offset;
+        for (int64_t i = 0; i < a->params[p].size; i++)
+            if (!isfinite(w[i]))
+                return mem_fail(MEM_ERR_NUMERIC, "%s: parameter '%s' holds %g at entry %lld; a model with non-finite "
+                                                 "weights cannot be saved",
+                                fn, a->params[p].name, (double)w[i], (long long)i);
+    }
+    const int64_t n_state = a->state_dim, n_carry = m->carry ? m->carry_n_sub * a->state_dim : 0;
+    for (int64_t i = 0; i < n_state; i++)
+        if (!isfinite(m->memory[i]))
+            return mem_fail(MEM_ERR_NUMERIC, "%s: the memory state holds %g at entry %lld; reset it first", fn,
+                            (double)m->memory[i], (long long)i);
+    for (int64_t i = 0; i < n_carry; i++)
+        if (!isfinite(m->carry[i]))
+            return mem_fail(MEM_ERR_NUMERIC, "%s: a sub-stream carry holds %g at entry %lld", fn, (double)m->carry[i],
+                            (long long)i);
+    return MEM_OK;
+}
+
 static const char *effective_meta(const mem_model *m, const char *meta) {
     return meta ? meta : (m->metadata ? m->metadata : "");
 }
@@ -139,6 +163,7 @@ mem_status mem_model_save_size(const mem_model *m, const char *meta, int64_t *n_
     MEM_REQUIRE_ARG(m, "mem_model_save_size");
     MEM_REQUIRE_ARG(n_bytes, "mem_model_save_size");
     MEM_CHECK(check_meta(meta, "mem_model_save_size"));
+    MEM_CHECK(check_saveable(m, "save"));
     mem_writer w;
     mem_writer_init(&w, NULL, 0);
     write_model(m, effective_meta(m, meta), &w);
@@ -273,6 +298,7 @@ static mem_status read_body(mem_reader *r, mem_model *m, const uint8_t **meta, s
             return CORRUPT("model data: sub-stream carries are truncated");
         MEM_CHECK(mem_model_ensure_carry(m, n_sub, n_steps));
         MEM_CHECK(read_floats(&sec, m->carry, n_sub * a->state_dim, "sub-stream carries"));
+        MEM_CHECK(check_finite(m->carry, n_sub * a->state_dim, "a sub-stream carry"));
     }
 
     MEM_CHECK(mem_read_section(r, TAG_CNTR, &sec));
@@ -391,8 +417,9 @@ mem_status mem_model_metadata(const mem_model *m, char *buf, int64_t capacity, i
     MEM_REQUIRE_ARG(length, "mem_model_metadata");
     const char *meta = m->metadata ? m->metadata : "";
     *length = (int64_t)strlen(meta);
-    if (buf && capacity > *length) memcpy(buf, meta, (size_t)*length + 1);
-    else if (buf && capacity > 0)
+    if (!buf) return MEM_OK; /* a size query */
+    if (capacity > *length) memcpy(buf, meta, (size_t)*length + 1);
+    else
         return mem_fail(MEM_ERR_SHAPE, "mem_model_metadata: capacity=%lld, the metadata needs %lld bytes",
                         (long long)capacity, (long long)(*length + 1));
     return MEM_OK;

@@ -59,6 +59,11 @@ int mem_config_index(const mem_kind *kind, const char *key);
 /* Sets a value after validation against the table (error messages name key, value and range). */
 mem_status mem_config_set_value(mem_config *cfg, const char *key, double value, const char *fn);
 void mem_config_defaults(mem_config *cfg, const mem_kind *kind);
+/* The typed setters behind the public ones, with the caller's function name in messages. */
+mem_status mem_config_set_number(mem_config *cfg, const char *key, double value, const char *fn);
+mem_status mem_config_set_choice(mem_config *cfg, const char *key, const char *value, const char *fn);
+/* MEM_ERR_ARG for a key the kind does not have, listing the known keys. */
+mem_status mem_config_unknown_key(const mem_kind *kind, const char *key, const char *fn);
 
 extern const mem_kind mem_kind_amrc;
 extern const mem_kind mem_kind_pmrc;

@@ -90,14 +90,18 @@ static int init_orthogonal(mem_rng *rng, int64_t n, double scale, float *out) {
     return 1;
 }
 
-void mem_model_init_weights(mem_model *m) {
+mem_status mem_model_init_weights(mem_model *m) {
     const mem_arch *a = &m->arch;
     for (int p = 0; p < a->n_params; p++) {
         const mem_tensor_spec *s = &a->params[p];
         float *w = m->net.w + s->offset;
-        if (s->init == MEM_INIT_ORTHOGONAL && s->ndim == 2 && s->shape[0] == s->shape[1] &&
-            init_orthogonal(&m->rng, s->shape[0], s->init_a, w))
-            continue; /* (out of memory falls through to the Glorot initialisation below) */
+        if (s->init == MEM_INIT_ORTHOGONAL && s->ndim == 2 && s->shape[0] == s->shape[1]) {
+            if (!init_orthogonal(&m->rng, s->shape[0], s->init_a, w))
+                return mem_fail(MEM_ERR_NOMEM, "mem_model_create: cannot allocate the %lld x %lld scratch of the "
+                                               "orthogonal initialisation of '%s'",
+                                (long long)s->shape[0], (long long)s->shape[0], s->name);
+            continue;
+        }
         const double fan_in = s->ndim >= 2 ? (double)s->shape[s->ndim - 1] : 1.0;
         const double fan_out = s->ndim >= 2 ? (double)s->shape[s->ndim - 2] : (double)s->shape[0];
         const double glorot = sqrt(6.0 / (fan_in + fan_out));
@@ -128,6 +132,7 @@ void mem_model_init_weights(mem_model *m) {
             w[i] = (float)v;
         }
     }
+    return MEM_OK;
 }
 
 mem_status mem_model_create(const mem_config *cfg, int64_t n_inputs, int64_t n_outputs, mem_model **out) {
@@ -138,7 +143,11 @@ mem_status mem_model_create(const mem_config *cfg, int64_t n_inputs, int64_t n_o
     MEM_CHECK(mem_model_layout(cfg, n_inputs, n_outputs, &arch));
     mem_model *m;
     MEM_CHECK(mem_model_alloc(cfg, &arch, &m));
-    mem_model_init_weights(m);
+    mem_status s = mem_model_init_weights(m);
+    if (s != MEM_OK) {
+        mem_model_free(m);
+        return s;
+    }
     *out = m;
     return MEM_OK;
 }
@@ -224,28 +233,29 @@ static mem_status check_train_key(mem_model *m, const char *key, const char *fn)
     MEM_REQUIRE_ARG(m, fn);
     MEM_REQUIRE_ARG(key, fn);
     int i = mem_config_index(m->kind, key);
-    if (i >= 0 && mem_kind_param(m->kind, i)->table != MEM_TABLE_TRAIN)
+    if (i < 0) return mem_config_unknown_key(m->kind, key, fn);
+    if (mem_kind_param(m->kind, i)->table != MEM_TABLE_TRAIN)
         return mem_fail(MEM_ERR_STATE, "%s: '%s' is an architecture parameter, fixed once the model exists", fn, key);
     return MEM_OK;
 }
 
 mem_status mem_model_set_int(mem_model *m, const char *key, int64_t value) {
     MEM_CHECK(check_train_key(m, key, "mem_model_set_int"));
-    MEM_CHECK(mem_config_set_int(&m->cfg, key, value));
+    MEM_CHECK(mem_config_set_number(&m->cfg, key, (double)value, "mem_model_set_int"));
     mem_model_apply_train_config(m);
     return MEM_OK;
 }
 
 mem_status mem_model_set_float(mem_model *m, const char *key, double value) {
     MEM_CHECK(check_train_key(m, key, "mem_model_set_float"));
-    MEM_CHECK(mem_config_set_float(&m->cfg, key, value));
+    MEM_CHECK(mem_config_set_number(&m->cfg, key, value, "mem_model_set_float"));
     mem_model_apply_train_config(m);
     return MEM_OK;
 }
 
 mem_status mem_model_set_str(mem_model *m, const char *key, const char *value) {
     MEM_CHECK(check_train_key(m, key, "mem_model_set_str"));
-    return mem_config_set_str(&m->cfg, key, value);
+    return mem_config_set_choice(&m->cfg, key, value, "mem_model_set_str");
 }
 
 mem_status mem_model_counter(const mem_model *m, const char *name, int64_t *out) {
@@ -275,9 +285,9 @@ void mem_model_stats_begin(mem_model *m) {
     m->net.stats = m->arch.n_stats > 0 ? m->stats : NULL;
 }
 
-void mem_model_stats_end(mem_model *m) {
+void mem_model_stats_end(mem_model *m, int ok) {
     m->net.stats = NULL;
-    m->stats_valid = m->arch.n_stats > 0;
+    m->stats_valid = ok && m->arch.n_stats > 0;
 }
 
 mem_status mem_model_reset_training_state(mem_model *m) {
@@ -477,14 +487,14 @@ mem_status mem_model_ensure_optimizer(mem_model *m) {
 mem_status mem_model_reserve_batch(mem_model *m, int64_t reals, int64_t lanes) {
     if (reals > m->batch_cap) {
         float *p = realloc(m->batch, (size_t)reals * sizeof *p);
-        if (!p) return mem_fail(MEM_ERR_NOMEM, "cannot allocate %lld bytes of minibatch buffers",
+        if (!p) return mem_fail(MEM_ERR_NOMEM, "training: cannot allocate %lld bytes of minibatch buffers",
                                 (long long)(reals * 4));
         m->batch = p;
         m->batch_cap = reals;
     }
     if (lanes > m->lanes_cap) {
         int64_t *p = realloc(m->lanes, (size_t)lanes * sizeof *p);
-        if (!p) return mem_fail(MEM_ERR_NOMEM, "cannot allocate lane indices");
+        if (!p) return mem_fail(MEM_ERR_NOMEM, "training: cannot allocate %lld lane indices", (long long)lanes);
         m->lanes = p;
         m->lanes_cap = lanes;
     }

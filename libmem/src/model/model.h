@@ -36,8 +36,9 @@ struct mem_model {
 mem_status mem_model_layout(const mem_config *cfg, int64_t n_inputs, int64_t n_outputs, mem_arch *arch);
 /* Allocates a model for a validated arch (weights zero, nothing initialised). */
 mem_status mem_model_alloc(const mem_config *cfg, const mem_arch *arch, mem_model **out);
-/* Initialises the weights from the model RNG as the specs say. */
-void mem_model_init_weights(mem_model *m);
+/* Initialises the weights from the model RNG as the specs say (MEM_ERR_NOMEM when the orthogonal
+ * initialisation cannot get its scratch: never a silently different initialisation). */
+mem_status mem_model_init_weights(mem_model *m);
 /* Applies the TRAIN-table values of the model's config (thread count of the net). */
 void mem_model_apply_train_config(mem_model *m);
 
@@ -48,7 +49,7 @@ mem_status mem_model_ensure_optimizer(mem_model *m);
 /* Statistics of a training or prediction call: begin zeroes them and lets the engine collect,
  * end stops collecting and marks them as the last call's. */
 void mem_model_stats_begin(mem_model *m);
-void mem_model_stats_end(mem_model *m);
+void mem_model_stats_end(mem_model *m, int ok);
 
 /* Index of the parameter tensor `name`; MEM_ERR_ARG naming fn and listing the known names. */
 mem_status mem_model_find_tensor(const mem_model *m, const char *name, const char *fn, int *index);

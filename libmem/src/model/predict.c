@@ -108,6 +108,14 @@ static mem_status infer_sequences(inference *inf) {
     return s;
 }
 
+/* Sequences always start from zero state: asking them to continue the memory is an error. */
+static mem_status check_reset(const mem_data *d, int reset_memory, const char *fn) {
+    if (d->layout == MEM_LAYOUT_SEQUENCES && !reset_memory)
+        return mem_fail(MEM_ERR_ARG, "%s: sequences always start from zero state; reset_memory=0 is only for streams",
+                        fn);
+    return MEM_OK;
+}
+
 static mem_status run(mem_model *m, const mem_data *d, int reset_memory, float *out, double *loss) {
     inference inf = {&m->net, m->ops, &m->ws, d, out, 0};
     mem_status s;
@@ -115,7 +123,7 @@ static mem_status run(mem_model *m, const mem_data *d, int reset_memory, float *
     mem_model_stats_begin(m);
     if (d->layout == MEM_LAYOUT_STREAM) s = infer_stream(&inf, m->memory);
     else s = infer_sequences(&inf);
-    mem_model_stats_end(m);
+    mem_model_stats_end(m, s == MEM_OK);
     if (loss) *loss = inf.loss;
     return s;
 }
@@ -124,9 +132,7 @@ mem_status mem_model_predict(mem_model *m, const mem_data *d, int reset_memory, 
     MEM_CHECK(mem_data_check(m, d, 0, "mem_model_predict"));
     MEM_REQUIRE_ARG(out, "mem_model_predict");
     MEM_CHECK(check_out(&m->arch, d, out_capacity, "mem_model_predict"));
-    if (d->layout == MEM_LAYOUT_SEQUENCES && !reset_memory)
-        return mem_fail(MEM_ERR_ARG, "mem_model_predict: sequences always start from zero state; reset_memory=0 is "
-                                     "only for streams");
+    MEM_CHECK(check_reset(d, reset_memory, "mem_model_predict"));
     mem_data x_only = *d;
     x_only.y = NULL;
     return run(m, &x_only, reset_memory, out, NULL);
@@ -135,6 +141,7 @@ mem_status mem_model_predict(mem_model *m, const mem_data *d, int reset_memory, 
 mem_status mem_model_loss(mem_model *m, const mem_data *d, int reset_memory, double *out_loss) {
     MEM_CHECK(mem_data_check(m, d, 1, "mem_model_loss"));
     MEM_REQUIRE_ARG(out_loss, "mem_model_loss");
+    MEM_CHECK(check_reset(d, reset_memory, "mem_model_loss"));
     return run(m, d, reset_memory, NULL, out_loss);
 }
 
@@ -151,6 +158,11 @@ mem_status mem_model_predict_with_state(const mem_model *m, const mem_data *d, v
     if (state_bytes != need)
         return mem_fail(MEM_ERR_SHAPE, "mem_model_predict_with_state: state_bytes=%lld, the state is %lld bytes",
                         (long long)state_bytes, (long long)need);
+    const float *in = state;
+    for (int64_t i = 0; i < m->arch.state_dim; i++)
+        if (!isfinite(in[i]))
+            return mem_fail(MEM_ERR_ARG, "mem_model_predict_with_state: state value %lld is %g (must be finite)",
+                            (long long)i, (double)in[i]);
     /* A private view of the weights and a private workspace: the model is only read. */
     mem_net_f32 net = m->net;
     net.g = NULL;
@@ -170,6 +182,7 @@ mem_status mem_model_loss_gradient(mem_model *m, const mem_data *d, int reset_me
                                    int64_t capacity) {
     MEM_CHECK(mem_data_check(m, d, 1, "mem_model_loss_gradient"));
     MEM_REQUIRE_ARG(grad, "mem_model_loss_gradient");
+    MEM_CHECK(check_reset(d, reset_memory, "mem_model_loss_gradient"));
     const mem_arch *a = &m->arch;
     if (capacity < a->n_weights)
         return mem_fail(MEM_ERR_SHAPE, "mem_model_loss_gradient: capacity=%lld, the model has %lld weights",

@@ -30,15 +30,16 @@ static double epoch_learning_rate(const mem_model *m) {
     return base * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + cos(3.14159265358979323846 * progress)));
 }
 
-/* Global L2 norm of the gradient over trainable, unfrozen entries (sequential: deterministic). */
+/* Global L2 norm of the gradient over the trainable tensors, frozen entries included (DESIGN §4:
+ * the freeze mask applies to the update, after clipping and the optimizer), summed sequentially:
+ * deterministic. */
 static double gradient_norm(const mem_model *m) {
     const mem_arch *a = &m->arch;
     double sum = 0;
     for (int p = 0; p < a->n_params; p++) {
         const mem_tensor_spec *s = &a->params[p];
         if (!s->trainable) continue;
-        for (int64_t i = s->offset; i < s->offset + s->size; i++)
-            if (!m->frozen || !m->frozen[i]) sum += (double)m->net.g[i] * (double)m->net.g[i];
+        for (int64_t i = s->offset; i < s->offset + s->size; i++) sum += (double)m->net.g[i] * (double)m->net.g[i];
     }
     return sqrt(sum);
 }
@@ -170,7 +171,8 @@ static mem_status train_lanes(train_run *r, const mem_lane *lanes, int64_t B, fl
         }
         r->batches_done++;
         if (r->progress && r->progress(r->user, r->batches_done, r->batches_total, loss) != 0)
-            return mem_fail(MEM_ERR_CANCELLED, "training cancelled by the progress callback after %lld of %lld minibatches",
+            return mem_fail(MEM_ERR_CANCELLED, "mem_model_train_epoch: cancelled by the progress callback after %lld of "
+                                               "%lld minibatches",
                             (long long)r->batches_done, (long long)r->batches_total);
     }
     return MEM_OK;
@@ -267,12 +269,16 @@ mem_status mem_model_train_epoch(mem_model *m, const mem_data *d, int flags, mem
         return mem_fail(MEM_ERR_ARG, "mem_model_train_epoch: flags=%d has unknown bits (known: MEM_TRAIN_RESTART_SCHEDULE=1, MEM_TRAIN_ONLINE=2)",
                         flags);
     const int online = (flags & MEM_TRAIN_ONLINE) != 0;
+    if (online && d->layout != MEM_LAYOUT_STREAM)
+        return mem_fail(MEM_ERR_ARG, "mem_model_train_epoch: MEM_TRAIN_ONLINE continues a stream; sequences are "
+                                     "trained by epochs (flags=%d with MEM_LAYOUT_SEQUENCES)",
+                        flags);
     MEM_CHECK(mem_model_ensure_optimizer(m));
     if (flags & MEM_TRAIN_RESTART_SCHEDULE) m->fit_epoch = 0;
     train_run r = {m, d, online ? cfg(m, "learning_rate") : epoch_learning_rate(m), progress, user, 0, 0, 0, 0};
     mem_model_stats_begin(m);
     mem_status s = d->layout == MEM_LAYOUT_STREAM ? train_stream(&r, online) : train_sequences(&r);
-    mem_model_stats_end(m);
+    mem_model_stats_end(m, s == MEM_OK);
     if (s != MEM_OK) return s;
     if (!online) {
         m->fit_epoch++;

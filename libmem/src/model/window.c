@@ -13,11 +13,12 @@
 #include "core/error.h"
 #include "model/net.h"
 
-/* Reals per step of a segment's cache and scratch, for B lanes. */
+/* Reals per step of a segment's cache and scratch, for B lanes: the per-step part of the layout in
+ * mem_window_run (states, projections, cache, z, yhat, dz with dyhat after it, backward scratch). */
 int64_t MEM_FN(mem_window_reals_per_step)(const mem_arch *a, int64_t B) {
-    const int64_t R = a->state_dim - a->cell_state_dim;
-    return B * (a->cell_state_dim + R + a->proj_per_step + a->extra_per_step + 2 * a->hidden +
-                2 * a->n_outputs + a->bwd_per_step);
+    const int64_t R = a->state_dim - a->cell_state_dim, H = a->hidden, O = a->n_outputs;
+    return B * (a->cell_state_dim + R + a->proj_per_step + a->extra_per_step + H + O + (H > O ? H : O) + O +
+                a->bwd_per_step);
 }
 
 void MEM_FN(mem_workspace_free)(mem_workspace *ws) {
