@@ -262,14 +262,8 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
     if (U)
         mem_gemm_real(1, 0, H, H, TB, MEM_R(1), dpf_all, BW, states, S, MEM_R(1), net->g + a->params[ix.U].offset,
                       H, net->n_threads);
-    mem_real *g_b = net->g + a->params[ix.b_in].offset, *g_a = net->g + a->params[ix.a].offset;
-    for (int64_t row = 0; row < TB; row++) {
-        const mem_real *rec = scratch + row * BW;
-        for (int64_t j = 0; j < H; j++) {
-            g_b[j] += rec[j];
-            g_a[j] += rec[H + j];
-        }
-    }
+    mem_column_sums_add(scratch, TB, H, BW, net->g + a->params[ix.b_in].offset);
+    mem_column_sums_add(scratch + H, TB, H, BW, net->g + a->params[ix.a].offset);
     /* Q against ℓ̃ (cached), K and V against s_t (slots 1..T of the states). */
     MEM_FN(mem_manifold_param_grads)(&mf, TB, scratch + 3 * H, BW, extra + 5 * H, E, scratch + 3 * H + M, BW,
                                      scratch + 2 * H, BW, states + B * S, S, net->g + a->params[ix.Q].offset,

@@ -126,7 +126,7 @@ static void amrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
     mem_real *g_w = net->g + a->params[AMRC_W].offset;
     mem_real *g_b = net->g + a->params[AMRC_B].offset;
     mem_gemm_real(1, 0, H, I, T * B, MEM_R(1), dpre_all, H, x, I, MEM_R(1), g_w, I, net->n_threads);
-    mem_column_sums_add(dpre_all, T * B, H, g_b);
+    mem_column_sums_add(dpre_all, T * B, H, H, g_b);
 }
 
 const mem_cell_ops MEM_FN(mem_amrc_ops) = {amrc_forward, amrc_backward, NULL};

@@ -17,10 +17,10 @@ static inline int mem_lane_held(const int64_t *len, int64_t t, int64_t lane) {
 }
 
 #ifdef MEM_GENERIC_SOURCE
-/* out[j] += sum over rows r of a[r][j], rows in increasing order (deterministic). */
-static inline void mem_column_sums_add(const mem_real *a, int64_t rows, int64_t cols, mem_real *out) {
+/* out[j] += sum over rows r of a[r * lda + j], rows in increasing order (deterministic). */
+static inline void mem_column_sums_add(const mem_real *a, int64_t rows, int64_t cols, int64_t lda, mem_real *out) {
     for (int64_t r = 0; r < rows; r++) {
-        const mem_real *row = a + r * cols;
+        const mem_real *row = a + r * lda;
         for (int64_t j = 0; j < cols; j++) out[j] += row[j];
     }
 }

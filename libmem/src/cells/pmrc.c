@@ -126,11 +126,6 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
 }
 
 /* out[j] += sum over rows r of a[r * lda + j], rows in increasing order (deterministic). */
-static void column_sums_strided(const mem_real *a, int64_t rows, int64_t cols, int64_t lda, mem_real *out) {
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < cols; j++) out[j] += a[r * lda + j];
-}
-
 static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                           const mem_real *states, const mem_real *proj, const mem_real *extra,
                           const mem_real *dz, mem_real *d_state, mem_real *scratch) {
@@ -218,7 +213,7 @@ static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
      * the step t-1 states (slots 0..T-1 are the first T*B rows of the state array). */
     mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpre_all, E, x, I, MEM_R(1), net->g + a->params[ix.W].offset, I,
                   net->n_threads);
-    column_sums_strided(dpre_all, TB, H, E, net->g + a->params[ix.b].offset);
+    mem_column_sums_add(dpre_all, TB, H, E, net->g + a->params[ix.b].offset);
     if (U)
         mem_gemm_real(1, 0, H, H, TB, MEM_R(1), dpre_all, E, states, S, MEM_R(1), net->g + a->params[ix.U].offset, H,
                       net->n_threads);
@@ -227,10 +222,10 @@ static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
                       net->n_threads);
         mem_gemm_real(1, 0, H, H, TB, MEM_R(1), dpre_all + H, E, states + H, S, MEM_R(1),
                       net->g + a->params[ix.Ug].offset, H, net->n_threads);
-        column_sums_strided(dpre_all + H, TB, H, E, net->g + a->params[ix.bg].offset);
+        mem_column_sums_add(dpre_all + H, TB, H, E, net->g + a->params[ix.bg].offset);
         mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpre_all + 2 * H, E, x, I, MEM_R(1), net->g + a->params[ix.Wc].offset,
                       I, net->n_threads);
-        column_sums_strided(dpre_all + 2 * H, TB, H, E, net->g + a->params[ix.bc].offset);
+        mem_column_sums_add(dpre_all + 2 * H, TB, H, E, net->g + a->params[ix.bc].offset);
     }
 }
 

@@ -484,6 +484,13 @@ mem_status mem_model_ensure_optimizer(mem_model *m) {
     return MEM_OK;
 }
 
+int64_t mem_model_segment_length(const mem_model *m, int64_t B) {
+    const double budget = mem_config_value(&m->cfg, "max_cache_mb") * 1048576.0;
+    const double per_step = (double)mem_window_reals_per_step_f32(&m->arch, B) * sizeof(float);
+    const double steps = floor(budget / per_step);
+    return steps < 1 ? 1 : (steps > 1e15 ? 0 : (int64_t)steps);
+}
+
 mem_status mem_model_reserve_batch(mem_model *m, int64_t reals, int64_t lanes) {
     if (reals > m->batch_cap) {
         float *p = realloc(m->batch, (size_t)reals * sizeof *p);

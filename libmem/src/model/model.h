@@ -54,6 +54,9 @@ void mem_model_stats_end(mem_model *m, int ok);
 /* Index of the parameter tensor `name`; MEM_ERR_ARG naming fn and listing the known names. */
 mem_status mem_model_find_tensor(const mem_model *m, const char *name, const char *fn, int *index);
 
+/* Cached steps per segment that keep a window of B lanes under max_cache_mb (0: no limit). */
+int64_t mem_model_segment_length(const mem_model *m, int64_t B);
+
 /* Grows the model's minibatch buffers to hold `reals` floats and `lanes` int64 values. */
 mem_status mem_model_reserve_batch(mem_model *m, int64_t reals, int64_t lanes);
 

@@ -205,14 +205,11 @@ mem_status mem_model_loss_gradient(mem_model *m, const mem_data *d, int reset_me
         mem_gather_window(a, d, lanes, B, 0, T, x, y, weight, lens);
         if (d->layout == MEM_LAYOUT_STREAM && !reset_memory) memcpy(state, m->memory, (size_t)SD * sizeof *state);
         else memset(state, 0, (size_t)(B * SD) * sizeof *state);
-        /* budget-bounded segments, as in training */
-        const double per_step = (double)mem_window_reals_per_step_f32(a, B) * sizeof(float);
-        const double steps = floor(mem_config_value(&m->cfg, "max_cache_mb") * 1048576.0 / per_step);
         mem_window_f32 win = {T, B, x, y, weight, d->lengths ? lens : NULL, target_norm(a, d)};
         memset(m->net.g, 0, (size_t)a->n_weights * sizeof(float));
         double loss = 0;
-        s = mem_window_run_f32(&m->net, m->ops, &win, state, NULL, &loss, 1, NULL,
-                               steps < 1 ? 1 : (steps > (double)T ? 0 : (int64_t)steps), &m->ws);
+        s = mem_window_run_f32(&m->net, m->ops, &win, state, NULL, &loss, 1, NULL, mem_model_segment_length(m, B),
+                               &m->ws);
         if (s == MEM_OK) {
             memcpy(grad, m->net.g, (size_t)a->n_weights * sizeof(float));
             if (out_loss) *out_loss = loss;

@@ -74,7 +74,7 @@ void MEM_FN(mem_readout_backward)(mem_net *net, int64_t T, int64_t B, const mem_
     mem_real *gb = net->g + a->params[a->ro_b].offset;
     const mem_real *W = net->w + a->params[a->ro_w].offset;
     mem_gemm_real(1, 0, O, H, TB, MEM_R(1), dyhat, O, z, H, MEM_R(1), gW, H, net->n_threads);
-    mem_column_sums_add(dyhat, TB, O, gb);
+    mem_column_sums_add(dyhat, TB, O, O, gb);
     if (a->ro_d >= 0) {
         mem_real *gD = net->g + a->params[a->ro_d].offset;
         mem_gemm_real(1, 0, O, I, TB, MEM_R(1), dyhat, O, x, I, MEM_R(1), gD, I, net->n_threads);

@@ -84,14 +84,6 @@ static void optimizer_step(mem_model *m, double lr, double scale) {
     }
 }
 
-/* Cache steps per segment so that one window's cache stays under max_cache_mb. */
-static int64_t segment_length(const mem_model *m, int64_t B) {
-    const double budget = cfg(m, "max_cache_mb") * 1048576.0;
-    const double per_step = (double)mem_window_reals_per_step_f32(&m->arch, B) * sizeof(float);
-    double steps = floor(budget / per_step);
-    return steps < 1 ? 1 : (steps > 1e15 ? 0 : (int64_t)steps);
-}
-
 typedef struct train_run {
     mem_model *m;
     const mem_data *d;
@@ -151,7 +143,7 @@ static mem_status train_lanes(train_run *r, const mem_lane *lanes, int64_t B, fl
     float *x_win = m->batch, *y_win = x_win + W * B * I, *weight = y_win + W * B * ycols;
     float *state0 = weight + W * B;
     const double clip = cfg(m, "clip_norm");
-    const int64_t seg = segment_length(m, B);
+    const int64_t seg = mem_model_segment_length(m, B);
     for (int64_t t0 = 0; t0 < max_len; t0 += W) {
         const int64_t T = t0 + W <= max_len ? W : max_len - t0;
         const int64_t targets = mem_gather_window(a, r->d, lanes, B, t0, T, x_win, y_win, weight, m->lanes);
