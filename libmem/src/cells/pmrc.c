@@ -65,6 +65,14 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
         beta[j] = mr_sigmoid(beta_logit[j]);
         alpha[j] = alpha_logit ? mr_sigmoid(alpha_logit[j]) : MEM_R(0);
     }
+    /* Uᵀ and U_gᵀ once per window, so the per-step products read the matrices in place instead of
+     * repacking a transposed operand every step (same products in the same order: same bits). */
+    mem_real *Ut = alpha + H, *Ugt = Ut + (U ? H * H : 0);
+    for (int64_t i = 0; i < H; i++)
+        for (int64_t j = 0; j < H; j++) {
+            if (U) Ut[j * H + i] = U[i * H + j];
+            if (Ug) Ugt[j * H + i] = Ug[i * H + j];
+        }
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, W, I, MEM_R(0), proj, E, net->n_threads);
     if (ix.gates) {
         mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, param_ptr(net->w, a, ix.Wg), I, MEM_R(0), proj + H, E,
@@ -85,8 +93,8 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
              * the cache rows where u and g will be completed in place. */
             const mem_real *prev_rows = states + (t * B + b0) * S;
             mem_real *cache_rows = extra + (t * B + b0) * E;
-            if (U) mem_gemm_real(0, 1, nb, H, H, MEM_R(1), prev_rows, S, U, H, MEM_R(0), cache_rows, E, 1);
-            if (Ug) mem_gemm_real(0, 1, nb, H, H, MEM_R(1), prev_rows + H, S, Ug, H, MEM_R(0), cache_rows + H, E, 1);
+            if (U) mem_gemm_real(0, 0, nb, H, H, MEM_R(1), prev_rows, S, Ut, H, MEM_R(0), cache_rows, E, 1);
+            if (Ug) mem_gemm_real(0, 0, nb, H, H, MEM_R(1), prev_rows + H, S, Ugt, H, MEM_R(0), cache_rows + H, E, 1);
             for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
@@ -278,7 +286,7 @@ static mem_status pmrc_layout(const mem_config *cfg, mem_arch *a) {
     MEM_CHECK(mem_arch_add_state(a, "m", 1, &H, ax_h));
     const int64_t E = gates ? 3 * H : H;
     a->proj_per_step = E;
-    a->per_window = 2 * H;
+    a->per_window = 2 * H + (recurrent ? H * H : 0) + (gates ? H * H : 0); /* β, α, Uᵀ, U_gᵀ */
     a->extra_per_step = E;
     a->bwd_per_step = E;
     a->grad_per_block = 3 * H;
