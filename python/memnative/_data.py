@@ -134,14 +134,16 @@ def check_inputs(X: Any, estimator: Any, n_features: Optional[int] = None) -> In
             raise ValueError(f"the sequences have different numbers of features: {sorted(widths)}")
         lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
         x = np.zeros((len(seqs), int(lengths.max()), seqs[0].shape[1]), dtype=np.float32)
-        for i, s in enumerate(seqs):
-            x[i, : s.shape[0]] = s
+        with np.errstate(over="ignore"):  # values beyond float32 become inf, reported just below
+            for i, s in enumerate(seqs):
+                x[i, : s.shape[0]] = s
         _check_finite(x, "X", estimator)
         inputs = Inputs(SEQUENCES, x, lengths, ragged=True)
     else:
         arr = _to_float_array(X, "X")
         _check_2d_shape(arr, estimator, allow_3d=True)
-        x = np.ascontiguousarray(arr, dtype=np.float32)
+        with np.errstate(over="ignore"):  # values beyond float32 become inf, reported just below
+            x = np.ascontiguousarray(arr, dtype=np.float32)
         _check_finite(x, "X", estimator)
         inputs = Inputs(STREAM if x.ndim == 2 else SEQUENCES, x, None, ragged=False)
     if n_features is not None and inputs.n_features != n_features:

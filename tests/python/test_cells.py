@@ -195,3 +195,35 @@ def test_amn_members() -> None:
     assert est.avg_lc_timescale != pytest.approx(zero_input, rel=1e-6)  # W_lambda was trained
     est.reset_manifold()
     assert est.avg_manifold_energy == 0.0 and est.avg_lru_magnitude > 0
+
+
+# ---- random bad input, every kind ---------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_FITTED = {}
+
+
+def _fitted(kind: str):
+    if kind not in _FITTED:
+        x, y = stream(120)
+        _FITTED[kind] = regressor(kind).fit(x, y)
+    return _FITTED[kind]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=40)
+@given(shape=st.lists(st.integers(0, 4), min_size=0, max_size=4),
+       fill=st.sampled_from([0.5, np.nan, np.inf, -np.inf, 1e39, -3.0]),
+       where=st.integers(0, 10))
+def test_random_inputs_raise_or_predict_finite(kind: str, shape, fill: float, where: int) -> None:
+    est = _fitted(kind)
+    X = np.full(shape, 0.25, dtype=np.float64)
+    if X.size:
+        X.flat[where % X.size] = fill
+    try:
+        out = est.predict(X)
+    except (ValueError, TypeError):
+        return
+    assert np.isfinite(np.asarray(out, dtype=np.float64)).all()
+    assert len(shape) in (2, 3) and shape[-1] == 3
