@@ -11,6 +11,7 @@
 #define MEM_GENERIC_SOURCE
 #include "cells/cell_util.h"
 #include "core/error.h"
+#include "cells/echo_memory.h"
 #include "kernels/gemm.h"
 #include "model/kind.h"
 
@@ -167,27 +168,6 @@ static mem_status amrc_layout(const mem_config *cfg, mem_arch *a) {
     return MEM_OK;
 }
 
-static double sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
-
-static const char *const amrc_diag_names[] = {"beta", "alpha", "memory_gain", "memory_magnitude"};
-
-static mem_status amrc_diag(const mem_arch *a, const float *w, const float *memory, const double *stats, int index,
-                            double *values, int64_t capacity, int64_t *n_values) {
-    const int64_t H = a->hidden;
-    if (index == 3) {
-        double s = 0;
-        for (int64_t j = 0; j < H; j++) s += fabs(memory[H + j]);
-        *n_values = 1;
-        if (capacity >= 1) values[0] = s / (double)H;
-        return MEM_OK;
-    }
-    static const int source[3] = {AMRC_BETA, AMRC_ALPHA, AMRC_WM};
-    const float *p = w + a->params[source[index]].offset;
-    *n_values = H;
-    for (int64_t j = 0; j < H && j < capacity; j++) values[j] = index < 2 ? sigmoid(p[j]) : p[j];
-    return MEM_OK;
-}
-
 const mem_kind mem_kind_amrc = {
     .name = "amrc",
     .doc = "adaptive memory recurrent cell: per-neuron echo and leaky memory with a learned gain",
@@ -196,9 +176,9 @@ const mem_kind mem_kind_amrc = {
     .default_learning_rate = 0.03, /* bench/learning_rate_sweep.md */
     .default_skip = 0,
     .layout = amrc_layout,
-    .diag_names = amrc_diag_names,
-    .n_diags = 4,
-    .diag = amrc_diag,
+    .diag_names = mem_echo_memory_diag_names,
+    .n_diags = MEM_ECHO_MEMORY_N_DIAGS,
+    .diag = mem_echo_memory_diag,
     .ops_f32 = &mem_amrc_ops_f32,
 };
 #endif

@@ -15,6 +15,7 @@
 #define MEM_GENERIC_SOURCE
 #include "cells/cell_util.h"
 #include "core/error.h"
+#include "cells/echo_memory.h"
 #include "kernels/gemm.h"
 #include "model/kind.h"
 
@@ -293,33 +294,6 @@ static mem_status pmrc_layout(const mem_config *cfg, mem_arch *a) {
     return MEM_OK;
 }
 
-static double sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
-
-static const char *const pmrc_diag_names[] = {"beta", "alpha", "memory_gain", "memory_magnitude"};
-
-/* "alpha" has no values (n_values = 0) with use_learnable_gates: the learned gate replaces it. */
-static mem_status pmrc_diag(const mem_arch *a, const float *w, const float *memory, const double *stats, int index,
-                            double *values, int64_t capacity, int64_t *n_values) {
-    const int64_t H = a->hidden;
-    if (index == 3) {
-        double s = 0;
-        for (int64_t j = 0; j < H; j++) s += fabs(memory[H + j]);
-        *n_values = 1;
-        if (capacity >= 1) values[0] = s / (double)H;
-        return MEM_OK;
-    }
-    static const char *const source[3] = {"beta_logit", "alpha_logit", "w_m"};
-    const int p_index = mem_arch_find_param(a, source[index]);
-    if (p_index < 0) {
-        *n_values = 0;
-        return MEM_OK;
-    }
-    const float *p = w + a->params[p_index].offset;
-    *n_values = H;
-    for (int64_t j = 0; j < H && j < capacity; j++) values[j] = index < 2 ? sigmoid(p[j]) : p[j];
-    return MEM_OK;
-}
-
 const mem_kind mem_kind_pmrc = {
     .name = "pmrc",
     .doc = "persistent memory recurrent cell: per-neuron echo and memory, a recurrent matrix and an optional "
@@ -329,9 +303,9 @@ const mem_kind mem_kind_pmrc = {
     .default_learning_rate = 0.01, /* provisional, until the benchmark sweep */
     .default_skip = 0,
     .layout = pmrc_layout,
-    .diag_names = pmrc_diag_names,
-    .n_diags = 4,
-    .diag = pmrc_diag,
+    .diag_names = mem_echo_memory_diag_names,
+    .n_diags = MEM_ECHO_MEMORY_N_DIAGS,
+    .diag = mem_echo_memory_diag,
     .ops_f32 = &mem_pmrc_ops_f32,
 };
 #endif

@@ -3,3 +3,5 @@ list(APPEND LIBMEM_GENERIC_SOURCES
   libmem/src/cells/amrc.c
   libmem/src/cells/pmrc.c
   libmem/src/cells/amn.c)
+list(APPEND LIBMEM_SOURCES
+  libmem/src/cells/echo_memory.c)
