@@ -1,0 +1,2 @@
+list(APPEND LIBMEM_GENERIC_SOURCES
+  libmem/src/ode/ode.c)
