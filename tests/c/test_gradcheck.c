@@ -19,6 +19,9 @@
 #define FD_TOL 1e-6
 #define F32_TOL 1e-3
 
+/* The worst errors seen for the kind being checked (reported at the end, per kind). */
+static double worst_fd, worst_dir, worst_f32;
+
 typedef struct problem {
     mem_model *model;
     const mem_arch *arch;
@@ -105,6 +108,7 @@ static void check_problem(problem *p, const char *label, test_rng *r) {
             numeric[i] = directional(p, p->net.w + s->offset + i, &one, 1);
         }
         double e = rel_err_floor(numeric, grad + s->offset, s->size, floor);
+        worst_fd = fmax(worst_fd, e);
         CHECK_MSG(e <= FD_TOL, "%s: tensor %s gradient relative error %.3g > %g", label, s->name, e, FD_TOL);
     }
     /* the carried state */
@@ -113,6 +117,7 @@ static void check_problem(problem *p, const char *label, test_rng *r) {
         numeric[i] = directional(p, p->state0 + i, &one, 1);
     }
     double e = rel_err_floor(numeric, d_state, p->B * SD, floor);
+    worst_fd = fmax(worst_fd, e);
     CHECK_MSG(e <= FD_TOL, "%s: initial-state gradient relative error %.3g > %g", label, e, FD_TOL);
 
     /* random directions over all trainable parameters at once; the error is measured against the
@@ -130,6 +135,7 @@ static void check_problem(problem *p, const char *label, test_rng *r) {
         }
         double fd = directional(p, p->net.w, dir, n);
         double de = fabs(fd - analytic) / fmax(fmax(fabs(fd), sqrt(g2 * v2)), floor);
+        worst_dir = fmax(worst_dir, de);
         CHECK_MSG(de <= FD_TOL, "%s: directional derivative %.12g vs analytic %.12g (rel %.3g)", label, fd, analytic, de);
     }
 
@@ -162,6 +168,7 @@ static void check_problem(problem *p, const char *label, test_rng *r) {
         const mem_tensor_spec *s = &a->params[t];
         for (int64_t i = 0; i < s->size; i++) gf[i] = m->net.g[s->offset + i];
         double ef = rel_err(gf, grad + s->offset, s->size);
+        worst_f32 = fmax(worst_f32, ef);
         CHECK_MSG(ef <= F32_TOL, "%s: float gradient of %s differs from double by %.3g", label, s->name, ef);
     }
     for (int64_t i = 0; i < p->B * SD; i++) gf[i] = dsf[i];
@@ -282,6 +289,11 @@ static const kind_cases per_kind[] = {
      {CASE("feedback=1"), CASE("feedback=0"), CASE("dt=0.5", "loss=cross_entropy"),
       CASE("skip=0", "output_memory=0"), CASE("feedback=0", "lru_min=0.05", "lru_max=0.3"), NULL},
      CASE("hidden_size=5", "memory_manifold_size=3", "memory_decay=0.5")},
+    /* dtpn: a small, fast-forgetting manifold as for amn; fixed rates, and a slow echo and memory. */
+    {"dtpn",
+     {CASE("learn_memory=0", "spread_init=0"), CASE("beta=0.9", "alpha=0.02", "skip=0"),
+      CASE("memory_decay=0.95", "loss=cross_entropy", "output_memory=1"), NULL},
+     CASE("hidden_size=5", "memory_manifold_size=3", "memory_decay=0.5")},
 };
 
 static void run_kind(const char *kind, const char *const *base, const char *const *const *cases, uint64_t *seed) {
@@ -306,8 +318,11 @@ int main(void) {
         const kind_cases *own = NULL;
         for (size_t i = 0; i < sizeof per_kind / sizeof per_kind[0]; i++)
             if (strcmp(per_kind[i].kind, kinds[k]) == 0) own = &per_kind[i];
+        worst_fd = worst_dir = worst_f32 = 0;
         run_kind(kinds[k], own ? own->base : NULL, generic_cases, &seed);
         if (own) run_kind(kinds[k], own->base, own->cases, &seed);
+        printf("%-10s worst relative error: finite differences %.2e, directional %.2e, float vs double %.2e\n",
+               kinds[k], worst_fd, worst_dir, worst_f32);
     }
     TEST_MAIN_END();
 }

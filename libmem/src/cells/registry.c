@@ -7,6 +7,7 @@
 extern const mem_cell_ops MEM_FN(mem_amrc_ops);
 extern const mem_cell_ops MEM_FN(mem_pmrc_ops);
 extern const mem_cell_ops MEM_FN(mem_amn_ops);
+extern const mem_cell_ops MEM_FN(mem_dtpn_ops);
 
 static const struct {
     const char *name;
@@ -15,6 +16,7 @@ static const struct {
     {"amrc", &MEM_FN(mem_amrc_ops)},
     {"pmrc", &MEM_FN(mem_pmrc_ops)},
     {"amn", &MEM_FN(mem_amn_ops)},
+    {"dtpn", &MEM_FN(mem_dtpn_ops)},
 };
 
 const mem_cell_ops *MEM_FN(mem_cell_ops_find)(const char *kind) {
@@ -28,6 +30,7 @@ static const mem_kind *const kind_registry[] = {
     &mem_kind_amrc,
     &mem_kind_pmrc,
     &mem_kind_amn,
+    &mem_kind_dtpn,
 };
 
 int64_t mem_kind_count(void) { return (int64_t)(sizeof kind_registry / sizeof kind_registry[0]); }

@@ -68,5 +68,6 @@ mem_status mem_config_unknown_key(const mem_kind *kind, const char *key, const c
 extern const mem_kind mem_kind_amrc;
 extern const mem_kind mem_kind_pmrc;
 extern const mem_kind mem_kind_amn;
+extern const mem_kind mem_kind_dtpn;
 
 #endif
