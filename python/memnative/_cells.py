@@ -14,7 +14,7 @@ from ._base import MemoryEstimator
 from ._compat import RegressorMixin
 from ._estimators import TRAINING_PARAMETERS_DOC, _RegressorOutputs, _store_params, kind_class
 
-__all__ = ["AMRC", "PMRC", "AMN"]
+__all__ = ["AMRC", "PMRC", "AMN", "DTPN"]
 
 _ATTRIBUTES_DOC = """
     Attributes
@@ -199,3 +199,75 @@ class AMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
         state = self.get_memory_state()
         state["manifold"][...] = 0.0
         return self.set_memory_state(state)
+
+
+@kind_class("dtpn")
+class DTPN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
+    __doc__ = """Dual-track persistence network regressor: a recurrent tanh layer whose neurons keep
+    an echo and an input-gated memory, plus an associative memory manifold (``spec/cells.md``).
+
+        u_t = tanh(W x_t + U h_{t-1} + b);  p_t = u_t + β ⊙ e_{t-1};  e_t = p_t
+        α_t = σ(α̂ + W_α x_t);  n_t = (1 - α_t) ⊙ n_{t-1} + α_t ⊙ p_t
+        r_t = 𝓜_{t-1}ᵀ softmax(Q p_t);  𝓜_t = γ 𝓜_{t-1} + (1 - γ) σ(K p_t) tanh(V p_t)ᵀ
+        h_t = tanh(p_t + n_t + r_t);  ŷ_t = W_o h_t + b_o + D x_t
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+    beta, alpha : float in (0, 1), default 0.3 and 0.1
+        Initial echo strength and memory rate (at zero input), per neuron (spread ±1.5 in logit
+        space around these values when ``spread_init``).
+    learn_memory : bool, default True
+        Train β, α̂ and the rate's input gate W_α (False keeps the initial rates).
+    spread_init : bool, default True
+    memory_manifold_size : int, default 32
+        Rows M of the manifold.
+    memory_decay : float in (0, 1), default 0.99
+        Initial decay γ of the manifold (learned).
+    output_memory : bool, default False
+    output_beta : float in (0, 1), default 0.2
+    skip : bool, default True
+        The readout's direct input path ``D x_t``.
+""" + TRAINING_PARAMETERS_DOC + _ATTRIBUTES_DOC
+
+    def __init__(self, hidden_size: int = 32, beta: float = 0.3, alpha: float = 0.1,
+                 learn_memory: bool = True, spread_init: bool = True,
+                 memory_manifold_size: int = 32, memory_decay: float = 0.99,
+                 output_memory: bool = False, output_beta: float = 0.2, skip: bool = True,
+                 epochs: int = 100, batch_size: int = 32, bptt: Optional[int] = None,
+                 learning_rate: Optional[float] = None, lr_schedule: str = "cosine",
+                 optimizer: str = "adamw", momentum: float = 0.9, weight_decay: float = 0.0,
+                 clip_norm: Optional[float] = 1.0, validation_fraction: float = 0.0,
+                 n_iter_no_change: Optional[int] = None, tol: float = 1e-4, target: str = "auto",
+                 warm_start: bool = False, random_state: Any = None,
+                 n_threads: Optional[int] = None, verbose: int = 0,
+                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
+        _store_params(self, locals())
+
+    def _cell_kind(self) -> str:
+        return "dtpn"
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        return {"beta": self.beta, "alpha": self.alpha, "learn_memory": self.learn_memory,
+                "spread_init": self.spread_init,
+                "memory_manifold_size": self.memory_manifold_size,
+                "memory_decay": self.memory_decay}
+
+    @property
+    def echo_magnitude(self) -> float:
+        """Mean |e| (the echo) of the stored memory."""
+        return float(self.diagnostics["echo_magnitude"])
+
+    @property
+    def memory_magnitude(self) -> float:
+        """Mean |n| (the neuron memory) of the stored memory."""
+        return float(self.diagnostics["memory_magnitude"])
+
+    @property
+    def matrix_energy(self) -> float:
+        """Mean |𝓜| of the stored manifold."""
+        return float(self.diagnostics["matrix_energy"])
+
+    def get_manifold_state(self) -> np.ndarray:
+        """A copy of the manifold 𝓜 (memory_manifold_size, hidden_size) of the stream memory."""
+        return self.get_memory_state()["manifold"]

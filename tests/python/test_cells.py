@@ -12,7 +12,8 @@ import memnative
 from memnative import _lib
 
 KINDS = _lib.kinds()
-SMALL = {"amrc": {}, "pmrc": {"use_learnable_gates": True}, "amn": {"memory_manifold_size": 4}}
+SMALL = {"amrc": {}, "pmrc": {"use_learnable_gates": True}, "amn": {"memory_manifold_size": 4},
+         "dtpn": {"memory_manifold_size": 4}}
 
 
 def regressor(kind: str, **kw):

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 
 import memnative  # noqa: E402
 from memnative import _lib  # noqa: E402
-from memnative.torch import AMN, PMRC, TWINS  # noqa: E402
+from memnative.torch import AMN, DTPN, PMRC, TWINS  # noqa: E402
 from test_torch_twin import (  # noqa: E402  (the generic C-side helpers of the AMRC twin's test)
     Data, _c_loss_gradient, _c_param_table, _c_params, _c_predict, _c_state, _rel)
 
@@ -27,7 +27,7 @@ N_IN, HIDDEN, M_ROWS, N_SEQ, MAX_LEN, STREAM_LEN = 3, 6, 3, 5, 11, 12
 TOL = 1e-4
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 LAYOUTS = ("stream", "per_step", "last")
-TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN}
+TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN, "dtpn": DTPN}
 #: Every AMN case: a faster manifold than the default 0.995, so that 12 steps exercise gamma.
 AMN_BASE = {"memory_manifold_size": M_ROWS, "memory_decay": 0.8}
 
@@ -102,7 +102,16 @@ def _amn_cases():
     return [("amn",) + case for case in out]
 
 
-CASES = _pmrc_cases() + _amn_cases()
+def _dtpn_cases():
+    base = {"memory_manifold_size": M_ROWS, "memory_decay": 0.8}
+    out = [({"loss": "mse", "skip": True, "output_memory": False}, dict(base)),
+           ({"loss": "cross_entropy", "skip": False, "output_memory": True}, dict(base)),
+           ({"loss": "mse", "skip": False, "output_memory": False},
+            {**base, "beta": 0.9, "alpha": 0.02, "spread_init": False})]
+    return [("dtpn",) + case for case in out]
+
+
+CASES = _pmrc_cases() + _amn_cases() + _dtpn_cases()
 
 
 def _case_id(case) -> str:
@@ -162,14 +171,16 @@ def test_twin_matches_c(case, layout: str, dtype_name: str) -> None:
         assert _rel(p.grad, c_grad[name]) <= TOL, name
 
 
-def test_pmrc_frozen_rates_have_no_gradient_on_either_side() -> None:
+@pytest.mark.parametrize("kind,cell", [
+    ("pmrc", {"learn_memory": False, "use_recurrent": True, "use_learnable_gates": False}),
+    ("dtpn", {"learn_memory": False, "memory_manifold_size": M_ROWS, "memory_decay": 0.8})])
+def test_frozen_rates_have_no_gradient_on_either_side(kind: str, cell: Dict[str, Any]) -> None:
     rng = np.random.default_rng(7)
     common = {"loss": "mse", "skip": False, "output_memory": False}
-    cell = {"learn_memory": False, "use_recurrent": True, "use_learnable_gates": False}
-    model = _c_model("pmrc", common, cell, 2, 3)
+    model = _c_model(kind, common, cell, 2, 3)
     table = _c_param_table(model)
     assert not table["beta_logit"][1] and not table["alpha_logit"][1]
-    twin = _twin("pmrc", common, cell, 2, torch.float64)
+    twin = _twin(kind, common, cell, 2, torch.float64)
     twin.load_parameters(_c_params(model, rng))
     assert not twin.beta_logit.requires_grad and not twin.alpha_logit.requires_grad
     data, lengths = _make_data("per_step", "mse", 2, rng)
@@ -184,7 +195,8 @@ def test_pmrc_frozen_rates_have_no_gradient_on_either_side() -> None:
 
 
 @pytest.mark.parametrize("kind,cell", [("pmrc", {"use_learnable_gates": True}),
-                                       ("amn", {"memory_manifold_size": M_ROWS})])
+                                       ("amn", {"memory_manifold_size": M_ROWS}),
+                                       ("dtpn", {"memory_manifold_size": M_ROWS})])
 def test_sequences_hold_their_state_past_their_length(kind: str, cell: Dict[str, Any]) -> None:
     twin = TWIN_CLASSES[kind](N_IN, 2, hidden_size=HIDDEN, output_memory=True,
                               dtype=torch.float64, **cell)
@@ -216,6 +228,7 @@ def test_amn_stream_continues_from_its_state() -> None:
 TABLE_CASES = [("pmrc", {"use_recurrent": r, "use_learnable_gates": g})
                for r in (False, True) for g in (False, True)]
 TABLE_CASES += [("amn", {"memory_manifold_size": M_ROWS, "feedback": f}) for f in (False, True)]
+TABLE_CASES += [("dtpn", {"memory_manifold_size": M_ROWS, "learn_memory": lm}) for lm in (False, True)]
 
 
 @pytest.mark.parametrize("kind,cell", TABLE_CASES)
@@ -259,7 +272,9 @@ def _stream(n: int = 60, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     lambda: memnative.AMN(hidden_size=HIDDEN, memory_manifold_size=M_ROWS, dt=0.5,
                           memory_decay=0.9, feedback=False, output_memory=True, epochs=2,
                           random_state=2),
-], ids=["pmrc-gates", "pmrc-plain", "amn"])
+    lambda: memnative.DTPN(hidden_size=HIDDEN, memory_manifold_size=M_ROWS, memory_decay=0.9,
+                           output_memory=True, epochs=2, random_state=3),
+], ids=["pmrc-gates", "pmrc-plain", "amn", "dtpn"])
 def test_to_torch_round_trip_predicts_like_the_estimator(est) -> None:
     x, y = _stream()
     est = est().fit(x, y)

@@ -29,13 +29,15 @@ from typing import Dict, Type
 from ._base import TwinBase
 from .amn import AMN
 from .amrc import AMRC
+from .dtpn import DTPN
 from .pmrc import PMRC
 
-__all__ = ["AMN", "AMRC", "PMRC", "TwinBase", "TWINS"]
+__all__ = ["AMN", "AMRC", "DTPN", "PMRC", "TwinBase", "TWINS"]
 
 #: C kind name -> twin class.
 TWINS: Dict[str, Type[TwinBase]] = {
     "amrc": AMRC,
     "pmrc": PMRC,
     "amn": AMN,
+    "dtpn": DTPN,
 }
