@@ -40,6 +40,9 @@ int main(void) {
     CHECK_STATUS(mem_config_set_str(NULL, "optimizer", "sgd"), MEM_ERR_ARG);
     CHECK_STATUS(mem_config_set_floats(cfg, "beta", NULL, 0), MEM_ERR_ARG);
     CHECK_STATUS(mem_config_set_floats(cfg, "nope", NULL, 0), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_get_floats(NULL, "memory_decays", NULL, 0, &i64), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_get_floats(cfg, NULL, NULL, 0, &i64), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_get_floats(cfg, "beta", NULL, 0, &i64), MEM_ERR_ARG);
     CHECK_STATUS(mem_config_get_int(cfg, "beta", NULL), MEM_ERR_ARG);
     CHECK_STATUS(mem_config_get_int(NULL, "beta", &i64), MEM_ERR_ARG);
     CHECK_STATUS(mem_config_get_float(cfg, "nope", &f64), MEM_ERR_ARG);

@@ -165,10 +165,77 @@ static void test_version(void) {
     CHECK(strcmp(mem_status_name((mem_status)99), "MEM_ERR_UNKNOWN") == 0);
 }
 
+/* Array parameters (hyper_amn's memory_decays): set/get, validation, the per-head default, the
+ * length checked against n_heads at creation, the values as the heads' initial decays, and the
+ * array kept through save and load. */
+static void test_array_parameters(void) {
+    mem_config *cfg = NULL;
+    CHECK_OK(mem_config_create("hyper_amn", &cfg));
+    int64_t n = -1;
+    double got[8] = {0};
+    CHECK_OK(mem_config_get_floats(cfg, "memory_decays", got, 8, &n));
+    CHECK(n == 0); /* not set: the kind's default */
+    const double bad[2] = {0.9, 1.0}, two[2] = {0.8, 0.95};
+    CHECK_STATUS(mem_config_set_floats(cfg, "memory_decays", bad, 2), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "memory_decays[1]=1"));
+    CHECK_STATUS(mem_config_set_floats(cfg, "memory_decays", NULL, 2), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_set_floats(cfg, "memory_decays", two, 65), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_set_float(cfg, "memory_decays", 0.5), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_get_float(cfg, "memory_decays", got), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_get_floats(cfg, "n_heads", got, 8, &n), MEM_ERR_ARG);
+    CHECK_STATUS(mem_config_get_floats(cfg, "memory_decays", got, 8, NULL), MEM_ERR_ARG);
+    CHECK_OK(mem_config_set_floats(cfg, "memory_decays", two, 2));
+    CHECK_OK(mem_config_get_floats(cfg, "memory_decays", NULL, 0, &n));
+    CHECK(n == 2);
+    CHECK_OK(mem_config_get_floats(cfg, "memory_decays", got, 1, &n));
+    CHECK(n == 2 && got[0] == 0.8 && got[1] == 0.0);
+    mem_model *m = NULL;
+    CHECK_STATUS(mem_model_create(cfg, 2, 1, &m), MEM_ERR_ARG); /* 3 heads by default */
+    CHECK(strstr(mem_last_error(), "n_heads=3"));
+    CHECK_OK(mem_config_set_int(cfg, "n_heads", 2));
+    CHECK_OK(mem_config_set_int(cfg, "hidden_size", 4));
+    CHECK_OK(mem_model_create(cfg, 2, 1, &m));
+    int64_t index;
+    float *gl;
+    CHECK_OK(mem_model_param_find(m, "gamma_logit", &index));
+    CHECK_OK(mem_model_param_data(m, index, &gl));
+    CHECK(fabs(1.0 / (1.0 + exp(-gl[0])) - 0.8) < 1e-6 && fabs(1.0 / (1.0 + exp(-gl[1])) - 0.95) < 1e-6);
+    int64_t size;
+    CHECK_OK(mem_model_save_size(m, NULL, &size));
+    void *buf = malloc((size_t)size);
+    CHECK_OK(mem_model_save_buffer(m, NULL, buf, size));
+    mem_model *back = NULL;
+    CHECK_OK(mem_model_load_buffer(buf, size, &back));
+    mem_config *cfg2 = NULL;
+    CHECK_OK(mem_model_get_config(back, &cfg2));
+    CHECK_OK(mem_config_get_floats(cfg2, "memory_decays", got, 8, &n));
+    CHECK(n == 2 && got[0] == 0.8 && got[1] == 0.95);
+    /* the default for 3 heads, and 1 - decay geometric between 0.01 and 0.001 otherwise */
+    CHECK_OK(mem_config_set_floats(cfg, "memory_decays", NULL, 0));
+    const int heads[2] = {3, 5};
+    const double expect[2][5] = {{0.990, 0.995, 0.999}, {0.99, 1 - 0.01 * pow(0.1, 0.25), 1 - 0.01 * pow(0.1, 0.5),
+                                                          1 - 0.01 * pow(0.1, 0.75), 0.999}};
+    for (int c = 0; c < 2; c++) {
+        mem_model *d = NULL;
+        CHECK_OK(mem_config_set_int(cfg, "n_heads", heads[c]));
+        CHECK_OK(mem_model_create(cfg, 2, 1, &d));
+        CHECK_OK(mem_model_param_find(d, "gamma_logit", &index));
+        CHECK_OK(mem_model_param_data(d, index, &gl));
+        for (int h = 0; h < heads[c]; h++) CHECK(fabs(1.0 / (1.0 + exp(-gl[h])) - expect[c][h]) < 1e-6);
+        mem_model_free(d);
+    }
+    free(buf);
+    mem_config_free(cfg2);
+    mem_model_free(back);
+    mem_model_free(m);
+    mem_config_free(cfg);
+}
+
 int main(void) {
     test_crc_and_rng();
     test_config_tables();
     test_params_and_diags();
     test_version();
+    test_array_parameters();
     TEST_MAIN_END();
 }

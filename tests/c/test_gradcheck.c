@@ -294,6 +294,12 @@ static const kind_cases per_kind[] = {
      {CASE("learn_memory=0", "spread_init=0"), CASE("beta=0.9", "alpha=0.02", "skip=0"),
       CASE("memory_decay=0.95", "loss=cross_entropy", "output_memory=1"), NULL},
      CASE("hidden_size=5", "memory_manifold_size=3", "memory_decay=0.5")},
+    /* hyper_amn: as amn, with fast per-head decays 0.4..0.7 (the array parameter, set by test_model
+     * from comma-separated values); feedback on and off, one head, four heads. */
+    {"hyper_amn",
+     {CASE("feedback=1"), CASE("feedback=0"), CASE("n_heads=1", "memory_decays=0.5", "dt=0.5"),
+      CASE("n_heads=4", "memory_decays=0.5,0.6,0.7,0.4", "loss=cross_entropy", "output_memory=1"), NULL},
+     CASE("hidden_size=4", "n_heads=2", "memory_manifold_size=3", "memory_decays=0.5,0.6")},
 };
 
 static void run_kind(const char *kind, const char *const *base, const char *const *const *cases, uint64_t *seed) {

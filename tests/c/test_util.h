@@ -40,9 +40,22 @@ static inline mem_model *test_model(const char *kind, int64_t n_in, int64_t n_ou
         size_t n = (size_t)(eq - settings[i]);
         memcpy(key, settings[i], n);
         key[n] = '\0';
-        char *end;
-        double v = strtod(eq + 1, &end);
-        mem_status s = *end == '\0' ? mem_config_set_float(cfg, key, v) : mem_config_set_str(cfg, key, eq + 1);
+        /* a number, comma-separated numbers (an array parameter), or a choice name */
+        double values[64];
+        int count = 0;
+        const char *p = eq + 1;
+        char *end = (char *)p;
+        while (count < 64) {
+            values[count] = strtod(p, &end);
+            if (end == p) break;
+            count++;
+            if (*end != ',') break;
+            p = end + 1;
+        }
+        mem_status s;
+        if (count == 0 || *end != '\0') s = mem_config_set_str(cfg, key, eq + 1);
+        else if (count == 1 && mem_config_set_float(cfg, key, values[0]) == MEM_OK) s = MEM_OK;
+        else s = mem_config_set_floats(cfg, key, values, count);
         if (s != MEM_OK) goto fail;
     }
     if (mem_model_create(cfg, n_in, n_out, &m) != MEM_OK) goto fail;

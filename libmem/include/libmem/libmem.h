@@ -81,7 +81,14 @@ MEM_API const char *mem_config_kind(const mem_config *cfg);
 MEM_API mem_status mem_config_set_int(mem_config *cfg, const char *key, int64_t value);     /* INT, BOOL, FLOAT */
 MEM_API mem_status mem_config_set_float(mem_config *cfg, const char *key, double value);    /* FLOAT (INT if integral) */
 MEM_API mem_status mem_config_set_str(mem_config *cfg, const char *key, const char *value); /* CHOICE */
+/* FLOATS (array) parameters, e.g. one value per head: n values in [0, 64], each checked against the
+ * parameter's range; n = 0 (values may be NULL) restores the default, which the kind derives from
+ * other parameters when the model is created (the length is checked against them there). */
 MEM_API mem_status mem_config_set_floats(mem_config *cfg, const char *key, const double *values, int64_t n);
+/* *n receives the array's length (0 = not set: the kind's default); min(n, capacity) values are
+ * copied to `values` (may be NULL for a length query). */
+MEM_API mem_status mem_config_get_floats(const mem_config *cfg, const char *key, double *values,
+                                         int64_t capacity, int64_t *n);
 MEM_API mem_status mem_config_get_int(const mem_config *cfg, const char *key, int64_t *out);
 MEM_API mem_status mem_config_get_float(const mem_config *cfg, const char *key, double *out);
 MEM_API mem_status mem_config_get_str(const mem_config *cfg, const char *key, const char **out);

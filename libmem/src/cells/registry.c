@@ -8,6 +8,7 @@ extern const mem_cell_ops MEM_FN(mem_amrc_ops);
 extern const mem_cell_ops MEM_FN(mem_pmrc_ops);
 extern const mem_cell_ops MEM_FN(mem_amn_ops);
 extern const mem_cell_ops MEM_FN(mem_dtpn_ops);
+extern const mem_cell_ops MEM_FN(mem_hyper_amn_ops);
 
 static const struct {
     const char *name;
@@ -17,6 +18,7 @@ static const struct {
     {"pmrc", &MEM_FN(mem_pmrc_ops)},
     {"amn", &MEM_FN(mem_amn_ops)},
     {"dtpn", &MEM_FN(mem_dtpn_ops)},
+    {"hyper_amn", &MEM_FN(mem_hyper_amn_ops)},
 };
 
 const mem_cell_ops *MEM_FN(mem_cell_ops_find)(const char *kind) {
@@ -31,6 +33,7 @@ static const mem_kind *const kind_registry[] = {
     &mem_kind_pmrc,
     &mem_kind_amn,
     &mem_kind_dtpn,
+    &mem_kind_hyper_amn,
 };
 
 int64_t mem_kind_count(void) { return (int64_t)(sizeof kind_registry / sizeof kind_registry[0]); }

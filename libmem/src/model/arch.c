@@ -57,6 +57,14 @@ int mem_arch_find_param(const mem_arch *a, const char *name) {
     return -1;
 }
 
+mem_status mem_arch_add_init_values(mem_arch *a, const double *values, int n, int *start) {
+    if (n < 0 || a->n_init_table + n > MEM_MAX_INIT_TABLE)
+        return mem_fail(MEM_ERR_ARG, "too many per-entry initial values (at most %d)", MEM_MAX_INIT_TABLE);
+    *start = a->n_init_table;
+    for (int i = 0; i < n; i++) a->init_table[a->n_init_table++] = values[i];
+    return MEM_OK;
+}
+
 mem_status mem_readout_layout(mem_arch *a) {
     const int64_t O = a->n_outputs, H = a->hidden, I = a->n_inputs;
     const int64_t oh[2] = {O, H}, oi[2] = {O, I};

@@ -21,9 +21,15 @@ typedef enum mem_init {
     MEM_INIT_LOGIT_SPREAD, /* logit(init_a) + U(-init_b, init_b) per entry (init_b = 0: exact) */
     MEM_INIT_ORTHOGONAL,   /* a random orthogonal square matrix times init_a */
     MEM_INIT_SOFTPLUS_INV, /* v with softplus(v) ~ U[init_a, init_b] (positive rates) */
-    MEM_INIT_LRU_NU        /* nu with Lambda = exp(-exp(nu)) and 1 - Lambda log-uniform in
+    MEM_INIT_LRU_NU,       /* nu with Lambda = exp(-exp(nu)) and 1 - Lambda log-uniform in
                               [1 - init_b, 1 - init_a] (init_a = lru_min, init_b = lru_max) */
+    MEM_INIT_LOGIT_TABLE,  /* entry i = logit(init_table[init_a + i]): per-entry rates from the
+                              config (e.g. one manifold decay per head) */
+    MEM_INIT_IDENTITY      /* 1 on the diagonal of the last two (equal) axes, 0 elsewhere */
 } mem_init;
+
+#define MEM_MAX_INIT_TABLE 128
+#define MEM_MAX_STATS 32
 
 typedef struct mem_tensor_spec {
     char name[MEM_NAME_LEN];
@@ -58,9 +64,11 @@ typedef struct mem_arch {
     int64_t extra_per_step;    /* forward cache besides the states */
     int64_t bwd_per_step;      /* backward scratch */
     int64_t grad_per_block;    /* per lane-block partial sums of per-unit gradients */
-    int n_stats;               /* running sums the cell's ops->stats accumulates per call (<= 8) */
+    int n_stats;               /* running sums the cell's ops->stats accumulates per call (<= MEM_MAX_STATS) */
     int ro_w, ro_b, ro_d, ro_beta; /* readout parameter indices (-1 when absent) */
     double hyper[8];           /* cell-specific numbers from the config (dt, ...) */
+    double init_table[MEM_MAX_INIT_TABLE]; /* values of MEM_INIT_LOGIT_TABLE tensors */
+    int n_init_table;
 } mem_arch;
 
 enum { MEM_LOSS_MSE = 0, MEM_LOSS_CE = 1 };
@@ -76,6 +84,9 @@ mem_status mem_arch_add_param(mem_arch *a, const char *name, int ndim, const int
 mem_status mem_arch_add_state(mem_arch *a, const char *name, int ndim, const int64_t *shape,
                               const char *const *axes);
 int mem_arch_find_param(const mem_arch *a, const char *name);
+/* Appends n values to the arch's init table and writes where they start (for a tensor
+ * registered with MEM_INIT_LOGIT_TABLE, init_a = *start); MEM_ERR_ARG when the table is full. */
+mem_status mem_arch_add_init_values(mem_arch *a, const double *values, int n, int *start);
 /* Registers the readout's parameters and state after the cell's (float build). */
 mem_status mem_readout_layout(mem_arch *a);
 

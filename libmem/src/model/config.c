@@ -210,10 +210,62 @@ mem_status mem_config_set_str(mem_config *cfg, const char *key, const char *valu
     return mem_config_set_choice(cfg, key, value, "mem_config_set_str");
 }
 
+/* The slot in cfg->arrays of the array parameter at table index i: its rank among the arrays. */
+static int array_slot(const mem_kind *kind, int i) {
+    int slot = 0;
+    for (int j = 0; j < i; j++) slot += mem_kind_param(kind, j)->type == MEM_PARAM_FLOATS;
+    return slot;
+}
+
+const double *mem_config_array(const mem_config *cfg, const char *key, int64_t *n) {
+    const int i = mem_config_index(cfg->kind, key);
+    *n = i >= 0 ? (int64_t)cfg->values[i] : 0;
+    return i >= 0 && *n > 0 ? cfg->arrays[array_slot(cfg->kind, i)] : NULL;
+}
+
 mem_status mem_config_set_floats(mem_config *cfg, const char *key, const double *values, int64_t n) {
+    const char *fn = "mem_config_set_floats";
     const mem_param_def *d;
-    MEM_CHECK(typed_param(cfg, key, "mem_config_set_floats", &d));
-    return mem_fail(MEM_ERR_ARG, "mem_config_set_floats: %s is a %s parameter, not an array", key, type_name(d->type));
+    MEM_CHECK(typed_param(cfg, key, fn, &d));
+    if (d->type != MEM_PARAM_FLOATS)
+        return mem_fail(MEM_ERR_ARG, "%s: %s is a %s parameter, not an array", fn, key, type_name(d->type));
+    if (n < 0 || n > MEM_MAX_ARRAY_LEN)
+        return mem_fail(MEM_ERR_ARG, "%s: %s has %lld values; allowed 0 (the default) to %d", fn, key, (long long)n,
+                        MEM_MAX_ARRAY_LEN);
+    if (n > 0 && !values) return mem_fail(MEM_ERR_ARG, "%s: values is NULL for %lld values of %s", fn, (long long)n, key);
+    const int i = mem_config_index(cfg->kind, key), slot = array_slot(cfg->kind, i);
+    if (slot >= MEM_MAX_CONFIG_ARRAYS)
+        return mem_fail(MEM_ERR_UNSUPPORTED, "%s: kind '%s' has more than %d array parameters", fn, cfg->kind->name,
+                        MEM_MAX_CONFIG_ARRAYS);
+    char range[128];
+    describe_range(d, range, sizeof range);
+    for (int64_t k = 0; k < n; k++) {
+        const double v = values[k];
+        int below = (d->bounds & MEM_BOUND_MIN_OPEN) ? v <= d->min_value : v < d->min_value;
+        int above = (d->bounds & MEM_BOUND_MAX_OPEN) ? v >= d->max_value : v > d->max_value;
+        if (!isfinite(v) || below || above)
+            return mem_fail(MEM_ERR_ARG, "%s: %s[%lld]=%.17g is out of range; allowed range %s", fn, key, (long long)k,
+                            v, range);
+    }
+    /* validated first: a rejected array leaves the previous one */
+    for (int64_t k = 0; k < n; k++) cfg->arrays[slot][k] = values[k];
+    for (int64_t k = n; k < MEM_MAX_ARRAY_LEN; k++) cfg->arrays[slot][k] = 0.0;
+    cfg->values[i] = (double)n;
+    return MEM_OK;
+}
+
+mem_status mem_config_get_floats(const mem_config *cfg, const char *key, double *values, int64_t capacity,
+                                 int64_t *n) {
+    const char *fn = "mem_config_get_floats";
+    const mem_param_def *d;
+    MEM_CHECK(typed_param(cfg, key, fn, &d));
+    MEM_REQUIRE_ARG(n, fn);
+    if (d->type != MEM_PARAM_FLOATS)
+        return mem_fail(MEM_ERR_ARG, "%s: %s is a %s parameter, not an array", fn, key, type_name(d->type));
+    if (capacity < 0) return mem_fail(MEM_ERR_ARG, "%s: capacity=%lld is negative", fn, (long long)capacity);
+    const double *src = mem_config_array(cfg, key, n);
+    for (int64_t k = 0; values && k < *n && k < capacity; k++) values[k] = src[k];
+    return MEM_OK;
 }
 
 mem_status mem_config_get_int(const mem_config *cfg, const char *key, int64_t *out) {

@@ -2,7 +2,10 @@
  *   magic "\x89MEM\r\n\x1a\n" | u32 format version | u64 total length | u32 CRC32 of the 20 bytes before
  *   then sections (u32 tag, u64 length, payload, u32 CRC32 of the payload), in this order:
  *   KIND  kind name, n_inputs, n_outputs
- *   CONF  every configuration value by name (numbers as f64, choices by name)
+ *   CONF  every configuration value by name (numbers as f64, choices by name, arrays as a u32
+ *         count then f64 values). Arrays came without a format-version change: no file written
+ *         before them can hold an array record (the kinds that have arrays are newer), and a
+ *         libmem that predates them refuses such a file's unknown kind before reading its CONF.
  *   PARM  every parameter tensor: name, ndim, shape, float32 data
  *   MASK  freeze mask present flag, then one byte per weight
  *   OPTM  optimizer step count, moments present flag, then both moment buffers
@@ -64,6 +67,11 @@ static void write_model(const mem_model *m, const char *meta, mem_writer *w) {
             const char *choice;
             mem_config_get_str(&m->cfg, d->name, &choice);
             mem_write_str(w, choice);
+        } else if (d->type == MEM_PARAM_FLOATS) {
+            int64_t count;
+            const double *values = mem_config_array(&m->cfg, d->name, &count);
+            mem_write_u32(w, (uint32_t)count);
+            for (int64_t k = 0; k < count; k++) mem_write_f64(w, values[k]);
         } else {
             mem_write_f64(w, m->cfg.values[i]);
         }
@@ -225,11 +233,22 @@ static mem_status read_config(mem_reader *sec, mem_config *cfg) {
     for (uint32_t i = 0; i < n; i++) {
         if (!mem_read_str(sec, name, sizeof name - 1)) return CORRUPT("model data: configuration entry %u is corrupt", i);
         uint8_t type = mem_read_u8(sec);
+        const int index = mem_config_index(cfg->kind, name);
+        if (index >= 0 && (type == MEM_PARAM_FLOATS) != (mem_kind_param(cfg->kind, index)->type == MEM_PARAM_FLOATS))
+            return CORRUPT("model data: configuration entry '%s' has the wrong type", name);
         mem_status s;
         if (type == MEM_PARAM_CHOICE) {
             if (!mem_read_str(sec, choice, sizeof choice - 1))
                 return CORRUPT("model data: configuration value of '%s' is corrupt", name);
             s = mem_config_set_str(cfg, name, choice);
+        } else if (type == MEM_PARAM_FLOATS) {
+            double values[MEM_MAX_ARRAY_LEN];
+            uint32_t count = mem_read_u32(sec);
+            if (sec->failed || count > MEM_MAX_ARRAY_LEN)
+                return CORRUPT("model data: configuration array '%s' is corrupt", name);
+            for (uint32_t k = 0; k < count; k++) values[k] = mem_read_f64(sec);
+            if (sec->failed) return CORRUPT("model data: configuration array '%s' is truncated", name);
+            s = mem_config_set_floats(cfg, name, values, count);
         } else {
             double v = mem_read_f64(sec);
             if (sec->failed) return CORRUPT("model data: configuration value of '%s' is truncated", name);

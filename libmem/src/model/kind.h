@@ -47,11 +47,20 @@ const mem_kind *mem_kind_at(int64_t i);
 const mem_param_def *mem_kind_param(const mem_kind *kind, int64_t i);
 int64_t mem_kind_param_total(const mem_kind *kind);
 
-/* Configuration values (internal view of mem_config). */
+/* Array (MEM_PARAM_FLOATS) parameters: at most this many per kind, of at most this many values. */
+#define MEM_MAX_CONFIG_ARRAYS 2
+#define MEM_MAX_ARRAY_LEN 64
+
+/* Configuration values (internal view of mem_config). An array parameter's entry in `values` is
+ * its length, 0 meaning "not set": the kind derives the default from other parameters (e.g. one
+ * value per head); its values are in arrays[slot], slot = its rank among the kind's arrays. */
 struct mem_config {
     const mem_kind *kind;
     double values[MEM_MAX_CONFIG_PARAMS];
+    double arrays[MEM_MAX_CONFIG_ARRAYS][MEM_MAX_ARRAY_LEN];
 };
+/* The values of array parameter `key` (known to exist) and their count (*n = 0: not set). */
+const double *mem_config_array(const mem_config *cfg, const char *key, int64_t *n);
 /* The value of a parameter known to exist (choices: the index of the choice). */
 double mem_config_value(const mem_config *cfg, const char *key);
 /* Index of `key` in the kind's full table, or -1. */
@@ -69,5 +78,6 @@ extern const mem_kind mem_kind_amrc;
 extern const mem_kind mem_kind_pmrc;
 extern const mem_kind mem_kind_amn;
 extern const mem_kind mem_kind_dtpn;
+extern const mem_kind mem_kind_hyper_amn;
 
 #endif

@@ -95,11 +95,14 @@ mem_status mem_model_init_weights(mem_model *m) {
     for (int p = 0; p < a->n_params; p++) {
         const mem_tensor_spec *s = &a->params[p];
         float *w = m->net.w + s->offset;
-        if (s->init == MEM_INIT_ORTHOGONAL && s->ndim == 2 && s->shape[0] == s->shape[1]) {
-            if (!init_orthogonal(&m->rng, s->shape[0], s->init_a, w))
-                return mem_fail(MEM_ERR_NOMEM, "mem_model_create: cannot allocate the %lld x %lld scratch of the "
-                                               "orthogonal initialisation of '%s'",
-                                (long long)s->shape[0], (long long)s->shape[0], s->name);
+        /* square matrices, or a stack of them (one per head): each one orthogonal */
+        const int64_t sq = s->ndim >= 2 ? s->shape[s->ndim - 1] : 0;
+        if (s->init == MEM_INIT_ORTHOGONAL && s->ndim >= 2 && s->shape[s->ndim - 2] == sq) {
+            for (int64_t off = 0; off < s->size; off += sq * sq)
+                if (!init_orthogonal(&m->rng, sq, s->init_a, w + off))
+                    return mem_fail(MEM_ERR_NOMEM, "mem_model_create: cannot allocate the %lld x %lld scratch of the "
+                                                   "orthogonal initialisation of '%s'",
+                                    (long long)sq, (long long)sq, s->name);
             continue;
         }
         const double fan_in = s->ndim >= 2 ? (double)s->shape[s->ndim - 1] : 1.0;
@@ -120,6 +123,12 @@ mem_status mem_model_init_weights(mem_model *m) {
             case MEM_INIT_SOFTPLUS_INV: {
                 const double rate = s->init_a + (s->init_b - s->init_a) * mem_rng_uniform(&m->rng);
                 v = log(expm1(rate)); /* softplus(v) = rate */
+                break;
+            }
+            case MEM_INIT_IDENTITY: v = sq > 0 && (i % (sq * sq)) / sq == i % sq; break;
+            case MEM_INIT_LOGIT_TABLE: {
+                const double rate = a->init_table[(int64_t)s->init_a + i];
+                v = log(rate / (1.0 - rate));
                 break;
             }
             case MEM_INIT_LRU_NU: {

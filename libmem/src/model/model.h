@@ -21,7 +21,7 @@ struct mem_model {
     int64_t carry_n_sub, carry_n_steps;
     mem_rng rng;
     int64_t epochs_trained, updates, fit_epoch;
-    double stats[8];           /* per-call statistics of the cell (arch.n_stats), see stats_valid */
+    double stats[MEM_MAX_STATS]; /* per-call statistics of the cell (arch.n_stats), see stats_valid */
     int stats_valid;           /* stats describe the last call; 0 after reset_memory */
     char *metadata;
     mem_workspace_f32 ws;
