@@ -123,6 +123,8 @@ def params(kind: Optional[str] = None) -> None:
                 allowed, default = " \\| ".join(p.choices), p.choices[int(p.default)]
             elif p.type == "bool":
                 allowed, default = "0 or 1", str(bool(p.default))
+            elif p.type == "floats":  # one value per entry in the range; the default is derived
+                allowed, default = f"each in {'(' if p.min_open else '['}{p.min:g}, {p.max:g}{')' if p.max_open else ']'}", "see description"
             else:
                 fmt = (lambda v: str(int(v))) if p.type == "int" else (lambda v: f"{v:g}")
                 allowed = f"{'(' if p.min_open else '['}{fmt(p.min)}, {fmt(p.max)}{')' if p.max_open else ']'}"

@@ -6,7 +6,7 @@ keywords (:data:`memnative._estimators.TRAINING_PARAMETERS_DOC`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from ._base import MemoryEstimator
 from ._compat import RegressorMixin
 from ._estimators import TRAINING_PARAMETERS_DOC, _RegressorOutputs, _store_params, kind_class
 
-__all__ = ["AMRC", "PMRC", "AMN", "DTPN"]
+__all__ = ["AMRC", "PMRC", "AMN", "DTPN", "HyperAMN"]
 
 _ATTRIBUTES_DOC = """
     Attributes
@@ -271,3 +271,79 @@ class DTPN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
     def get_manifold_state(self) -> np.ndarray:
         """A copy of the manifold 𝓜 (memory_manifold_size, hidden_size) of the stream memory."""
         return self.get_memory_state()["manifold"]
+
+
+@kind_class("hyper_amn")
+class HyperAMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
+    __doc__ = """Multi-head adaptive memory network regressor: ``n_heads`` AMN cores (liquid time
+    constants, LRU, their own manifold and time scales) share the input projection; their outputs
+    are mixed across heads and a softmax gate picks the blend (``spec/cells.md``).
+
+        z^h_t: head h's AMN output (W_in, b_in shared; a, W_λ, U, ν, ρ, Q, K, V, γ_h its own)
+        ẑ^h = Σ_h' X_hh' z^h'                                   (X learned, init identity)
+        g_t = softmax(G_x x_t + G_z z̄_{t-1} + b_G);  z̄_t = Σ_h g_h ẑ^h;  ŷ_t = W_o z̄_t + b_o + D x_t
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+        Units H of every head (and of z̄).
+    n_heads : int in [1, 16], default 3
+        Heads ("spatial", "emotional", "logical" for 3).
+    memory_decays : sequence of float in (0, 1), or None
+        Initial manifold decay of each head (learned), one per head. None: 0.990, 0.995, 0.999
+        for 3 heads; otherwise 1 - decay spread geometrically from 0.01 to 0.001.
+    memory_manifold_size : int, default 64
+        Rows M of each head's manifold.
+    dt : float, default 1.0
+    lru_min, lru_max : float in (0, 1), default 0.5 and 0.999
+        As for :class:`AMN`, for every head.
+    feedback : bool, default True
+        As for :class:`AMN`.
+    output_memory : bool, default False
+    output_beta : float in (0, 1), default 0.2
+    skip : bool, default True
+""" + TRAINING_PARAMETERS_DOC + _ATTRIBUTES_DOC
+
+    def __init__(self, hidden_size: int = 32, n_heads: int = 3,
+                 memory_decays: Optional[Sequence[float]] = None,
+                 memory_manifold_size: int = 64, dt: float = 1.0, lru_min: float = 0.5,
+                 lru_max: float = 0.999, feedback: bool = True, output_memory: bool = False,
+                 output_beta: float = 0.2, skip: bool = True, epochs: int = 100,
+                 batch_size: int = 32, bptt: Optional[int] = None,
+                 learning_rate: Optional[float] = None, lr_schedule: str = "cosine",
+                 optimizer: str = "adamw", momentum: float = 0.9, weight_decay: float = 0.0,
+                 clip_norm: Optional[float] = 1.0, validation_fraction: float = 0.0,
+                 n_iter_no_change: Optional[int] = None, tol: float = 1e-4, target: str = "auto",
+                 warm_start: bool = False, random_state: Any = None,
+                 n_threads: Optional[int] = None, verbose: int = 0,
+                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
+        _store_params(self, locals())
+
+    def _cell_kind(self) -> str:
+        return "hyper_amn"
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        settings = {"n_heads": self.n_heads, "memory_manifold_size": self.memory_manifold_size,
+                    "dt": self.dt, "lru_min": self.lru_min, "lru_max": self.lru_max,
+                    "feedback": self.feedback}
+        if self.memory_decays is not None:  # None: the per-head default, derived in C
+            if isinstance(self.memory_decays, (str, bytes)):
+                raise ValueError(f"memory_decays={self.memory_decays!r} must be a sequence of "
+                                 "numbers or None")
+            settings["memory_decays"] = [float(v) for v in np.ravel(self.memory_decays)]
+        return settings
+
+    def get_head_activations(self) -> np.ndarray:
+        """The mean gate of every head over the last fit/predict call, shape (n_heads,)
+        (after ``reset_memory()``: the gate at zero input and zero state, softmax(b_G))."""
+        return np.atleast_1d(np.asarray(self.diagnostics["head_activations"], dtype=np.float64))
+
+    def get_head_manifold_energy(self) -> np.ndarray:
+        """Mean |𝓜_h| of every head's stored manifold, shape (n_heads,)."""
+        return np.atleast_1d(np.asarray(self.diagnostics["head_manifold_energy"],
+                                        dtype=np.float64))
+
+    @property
+    def cross_head_flow(self) -> float:
+        """Mean |X_hh'| over the off-diagonal of the cross-head mixing (0 for one head)."""
+        return float(self.diagnostics["cross_head_flow"])

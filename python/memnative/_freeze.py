@@ -29,6 +29,9 @@ LAYERS: Dict[str, Dict[str, Tuple[str, ...]]] = {
             "output": _READOUT},
     "dtpn": {"hidden": ("W", "U", "b"), "memory": ("beta_logit", "alpha_logit", "W_alpha"),
              "manifold": ("Q", "K", "V", "gamma_logit"), "output": _READOUT},
+    "hyper_amn": {"hidden": ("W_in", "U", "b_in"), "liquid": ("a", "W_lambda"), "lru": ("nu",),
+                  "manifold": ("Q", "K", "V", "gamma_logit"), "mix": ("rho_logit",),
+                  "heads": ("X", "G_x", "G_z", "b_G"), "output": _READOUT},
 }
 
 

@@ -111,6 +111,11 @@ class InspectMixin:
             if p.type == "choice":
                 check(lib.mem_config_get_str(cfg, key, text))
                 values[p.name] = string(text[0])
+            elif p.type == "floats":  # a list, or None when not set (the kind's default)
+                count = ffi.new("int64_t *")
+                array = ffi.new("double[]", 64)
+                check(lib.mem_config_get_floats(cfg, key, array, 64, count))
+                values[p.name] = [float(array[k]) for k in range(count[0])] or None
             else:
                 check(lib.mem_config_get_float(cfg, key, number))
                 values[p.name] = {"int": int, "bool": bool}.get(p.type, float)(number[0])

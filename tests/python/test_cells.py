@@ -13,7 +13,7 @@ from memnative import _lib
 
 KINDS = _lib.kinds()
 SMALL = {"amrc": {}, "pmrc": {"use_learnable_gates": True}, "amn": {"memory_manifold_size": 4},
-         "dtpn": {"memory_manifold_size": 4}}
+         "dtpn": {"memory_manifold_size": 4}, "hyper_amn": {"memory_manifold_size": 4}}
 
 
 def regressor(kind: str, **kw):
@@ -196,6 +196,63 @@ def test_amn_members() -> None:
     assert est.avg_lc_timescale != pytest.approx(zero_input, rel=1e-6)  # W_lambda was trained
     est.reset_manifold()
     assert est.avg_manifold_energy == 0.0 and est.avg_lru_magnitude > 0
+
+
+# ---- DTPN and Hyper-AMN members ---------------------------------------------------------------
+
+def test_dtpn_members() -> None:
+    x, y = stream()
+    est = memnative.DTPN(hidden_size=6, memory_manifold_size=4, epochs=2, random_state=0).fit(x, y)
+    state = est.get_memory_state()
+    assert est.echo_magnitude == pytest.approx(float(np.mean(np.abs(state["e"]))), rel=1e-6)
+    assert est.memory_magnitude == pytest.approx(float(np.mean(np.abs(state["n"]))), rel=1e-6)
+    assert est.matrix_energy == pytest.approx(float(np.mean(np.abs(state["manifold"]))), rel=1e-6)
+    assert est.get_manifold_state().shape == (4, 6) and est.matrix_energy > 0
+    est.reset_memory()
+    assert est.echo_magnitude == est.memory_magnitude == est.matrix_energy == 0.0
+
+
+def test_hyper_amn_members_and_array_parameter(tmp_path) -> None:
+    x, y = stream()
+    est = memnative.HyperAMN(hidden_size=6, memory_manifold_size=4, n_heads=2,
+                             memory_decays=[0.9, 0.99], epochs=2, random_state=0)
+    assert est.get_params()["memory_decays"] == [0.9, 0.99]
+    est.fit(x, y)
+    gamma = 1.0 / (1.0 + np.exp(-est.parameters_["gamma_logit"].astype(np.float64)))
+    assert gamma.shape == (2,) and np.all(np.abs(gamma - [0.9, 0.99]) < 0.05)  # 2 epochs from init
+    assert est.parameters_["U"].shape == (2, 6, 6) and est.parameters_["X"].shape == (2, 2)
+    act = est.get_head_activations()
+    assert act.shape == (2,) and act.sum() == pytest.approx(1.0) and np.all(act > 0)
+    energy = est.get_head_manifold_energy()
+    manifold = est.get_memory_state()["manifold"]
+    assert manifold.shape == (2, 4, 6)
+    assert np.allclose(energy, np.abs(manifold).mean(axis=(1, 2)), rtol=1e-6)
+    X = est.parameters_["X"].astype(np.float64)
+    assert est.cross_head_flow == pytest.approx(float(np.abs(X[~np.eye(2, dtype=bool)]).mean()))
+    assert est.cross_head_flow > 0  # trained away from the identity
+    # after reset_memory: the gate at zero input and zero state
+    est.reset_memory()
+    b = est.parameters_["b_G"].astype(np.float64)
+    assert np.allclose(est.get_head_activations(), np.exp(b) / np.exp(b).sum(), rtol=1e-6)
+    # the array parameter is saved with the model and comes back in its configuration
+    est.save(tmp_path / "h.mem")
+    loaded = memnative.load(tmp_path / "h.mem")
+    assert loaded.get_params()["memory_decays"] == [0.9, 0.99]
+    assert loaded._model_config()["memory_decays"] == pytest.approx([0.9, 0.99])
+    assert np.array_equal(loaded.predict(x), est.predict(x))
+    # default: None, derived per head in C
+    assert memnative.HyperAMN(hidden_size=4, memory_manifold_size=2, epochs=1).fit(
+        x, y)._model_config()["memory_decays"] is None
+    with pytest.raises(ValueError, match="memory_decays has 3 values; n_heads=2"):
+        memnative.HyperAMN(n_heads=2, memory_decays=[0.9, 0.9, 0.9], epochs=1).fit(x, y)
+    with pytest.raises(ValueError, match=r"memory_decays\[0\]=1"):
+        memnative.HyperAMN(n_heads=1, memory_decays=[1.0], epochs=1).fit(x, y)
+    with pytest.raises(ValueError, match="memory_decays"):
+        memnative.HyperAMN(memory_decays="0.9", epochs=1).fit(x, y)
+    reg = memnative.MemoryRegressor(cell="hyper_amn", hidden_size=4, epochs=1, random_state=0,
+                                    cell_params={"n_heads": 1, "memory_decays": [0.5],
+                                                 "memory_manifold_size": 2}).fit(x, y)
+    assert reg.diagnostics["cross_head_flow"] == 0.0
 
 
 # ---- random bad input, every kind ---------------------------------------------------------

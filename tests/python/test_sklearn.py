@@ -21,7 +21,11 @@ ESTIMATORS = [memnative.AMRC(random_state=0), memnative.MemoryRegressor(cell="am
               memnative.MemoryClassifier(cell="pmrc", random_state=0),
               # a smaller manifold and fewer epochs keep the classifier checks within the CI budget
               memnative.MemoryClassifier(cell="amn", cell_params={"memory_manifold_size": 8},
-                                         epochs=40, random_state=0)]
+                                         epochs=40, random_state=0),
+              memnative.DTPN(memory_manifold_size=8, random_state=0),
+              # an array hyper-parameter (memory_decays) through get_params/set_params/clone
+              memnative.HyperAMN(hidden_size=16, memory_manifold_size=8, n_heads=2,
+                                 memory_decays=[0.99, 0.999], random_state=0)]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=memnative.sklearn_expected_failures)

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 
 import memnative  # noqa: E402
 from memnative import _lib  # noqa: E402
-from memnative.torch import AMN, DTPN, PMRC, TWINS  # noqa: E402
+from memnative.torch import AMN, DTPN, PMRC, TWINS, HyperAMN  # noqa: E402
 from test_torch_twin import (  # noqa: E402  (the generic C-side helpers of the AMRC twin's test)
     Data, _c_loss_gradient, _c_param_table, _c_params, _c_predict, _c_state, _rel)
 
@@ -27,7 +27,7 @@ N_IN, HIDDEN, M_ROWS, N_SEQ, MAX_LEN, STREAM_LEN = 3, 6, 3, 5, 11, 12
 TOL = 1e-4
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 LAYOUTS = ("stream", "per_step", "last")
-TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN, "dtpn": DTPN}
+TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN, "dtpn": DTPN, "hyper_amn": HyperAMN}
 #: Every AMN case: a faster manifold than the default 0.995, so that 12 steps exercise gamma.
 AMN_BASE = {"memory_manifold_size": M_ROWS, "memory_decay": 0.8}
 
@@ -111,7 +111,16 @@ def _dtpn_cases():
     return [("dtpn",) + case for case in out]
 
 
-CASES = _pmrc_cases() + _amn_cases() + _dtpn_cases()
+def _hyper_amn_cases():
+    base = {"memory_manifold_size": M_ROWS, "n_heads": 2, "memory_decays": [0.8, 0.7]}
+    out = [({"loss": "mse", "skip": True, "output_memory": False}, {**base, "feedback": True}),
+           ({"loss": "mse", "skip": False, "output_memory": True}, {**base, "feedback": False}),
+           ({"loss": "cross_entropy", "skip": True, "output_memory": False},
+            {**base, "n_heads": 3, "memory_decays": [0.8, 0.7, 0.9], "dt": 0.5})]
+    return [("hyper_amn",) + case for case in out]
+
+
+CASES = _pmrc_cases() + _amn_cases() + _dtpn_cases() + _hyper_amn_cases()
 
 
 def _case_id(case) -> str:
@@ -196,7 +205,8 @@ def test_frozen_rates_have_no_gradient_on_either_side(kind: str, cell: Dict[str,
 
 @pytest.mark.parametrize("kind,cell", [("pmrc", {"use_learnable_gates": True}),
                                        ("amn", {"memory_manifold_size": M_ROWS}),
-                                       ("dtpn", {"memory_manifold_size": M_ROWS})])
+                                       ("dtpn", {"memory_manifold_size": M_ROWS}),
+                                       ("hyper_amn", {"memory_manifold_size": M_ROWS})])
 def test_sequences_hold_their_state_past_their_length(kind: str, cell: Dict[str, Any]) -> None:
     twin = TWIN_CLASSES[kind](N_IN, 2, hidden_size=HIDDEN, output_memory=True,
                               dtype=torch.float64, **cell)
@@ -229,6 +239,7 @@ TABLE_CASES = [("pmrc", {"use_recurrent": r, "use_learnable_gates": g})
                for r in (False, True) for g in (False, True)]
 TABLE_CASES += [("amn", {"memory_manifold_size": M_ROWS, "feedback": f}) for f in (False, True)]
 TABLE_CASES += [("dtpn", {"memory_manifold_size": M_ROWS, "learn_memory": lm}) for lm in (False, True)]
+TABLE_CASES += [("hyper_amn", {"memory_manifold_size": M_ROWS, "feedback": f}) for f in (False, True)]
 
 
 @pytest.mark.parametrize("kind,cell", TABLE_CASES)
@@ -274,7 +285,10 @@ def _stream(n: int = 60, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
                           random_state=2),
     lambda: memnative.DTPN(hidden_size=HIDDEN, memory_manifold_size=M_ROWS, memory_decay=0.9,
                            output_memory=True, epochs=2, random_state=3),
-], ids=["pmrc-gates", "pmrc-plain", "amn", "dtpn"])
+    lambda: memnative.HyperAMN(hidden_size=HIDDEN, memory_manifold_size=M_ROWS, n_heads=2,
+                               memory_decays=(0.9, 0.8), output_memory=True, epochs=2,
+                               random_state=4),
+], ids=["pmrc-gates", "pmrc-plain", "amn", "dtpn", "hyper_amn"])
 def test_to_torch_round_trip_predicts_like_the_estimator(est) -> None:
     x, y = _stream()
     est = est().fit(x, y)

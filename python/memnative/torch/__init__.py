@@ -30,9 +30,10 @@ from ._base import TwinBase
 from .amn import AMN
 from .amrc import AMRC
 from .dtpn import DTPN
+from .hyper_amn import HyperAMN
 from .pmrc import PMRC
 
-__all__ = ["AMN", "AMRC", "DTPN", "PMRC", "TwinBase", "TWINS"]
+__all__ = ["AMN", "AMRC", "DTPN", "HyperAMN", "PMRC", "TwinBase", "TWINS"]
 
 #: C kind name -> twin class.
 TWINS: Dict[str, Type[TwinBase]] = {
@@ -40,4 +41,5 @@ TWINS: Dict[str, Type[TwinBase]] = {
     "pmrc": PMRC,
     "amn": AMN,
     "dtpn": DTPN,
+    "hyper_amn": HyperAMN,
 }
