@@ -289,6 +289,15 @@ static const kind_cases per_kind[] = {
      {CASE("feedback=1"), CASE("feedback=0"), CASE("dt=0.5", "loss=cross_entropy"),
       CASE("skip=0", "output_memory=0"), CASE("feedback=0", "lru_min=0.05", "lru_max=0.3"), NULL},
      CASE("hidden_size=5", "memory_manifold_size=3", "memory_decay=0.5")},
+    /* ndm: both integrators with 1 and 3 substeps, both plasticity layouts; dt 2 exercises a large
+     * RK4 step; lambda dt = 5e-5 takes the series branches of phi and its derivative, 5e-3 the
+     * derivative's alone. */
+    {"ndm",
+     {CASE("integrator=rk4", "substeps=1"), CASE("integrator=rk4", "substeps=3"),
+      CASE("integrator=euler", "substeps=1"), CASE("integrator=euler", "substeps=3", "dt=2"),
+      CASE("integrator=rk4", "dt=2", "plasticity=weight"), CASE("integrator=euler", "substeps=3", "plasticity=weight"),
+      CASE("dt=0.01", "decay_rate=0.005", "lambda_min=0.0001"), CASE("dt=0.01", "decay_rate=0.5"), NULL},
+     CASE("hidden_size=5")},
     /* dtpn: a small, fast-forgetting manifold as for amn; fixed rates, and a slow echo and memory. */
     {"dtpn",
      {CASE("learn_memory=0", "spread_init=0"), CASE("beta=0.9", "alpha=0.02", "skip=0"),

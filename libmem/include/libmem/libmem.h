@@ -226,6 +226,14 @@ MEM_API int64_t mem_model_diag_count(const mem_model *model);
 MEM_API mem_status mem_model_diag(const mem_model *model, int64_t index, const char **name,
                                   double *values, int64_t capacity, int64_t *n_values);
 
+/* ---- plastic weights ----------------------------------------------------------------------------
+ * Kinds with fast plastic weights in their memory (NDM's F) fold a fraction 0 < rate <= 1 of them
+ * into the slow weights of the stored stream memory: NDM sets W_rec += rate * P * F and
+ * F = (1 - rate) * F, so the effective weights and the next prediction do not change. Frozen W_rec
+ * entries keep their weight and their F entry. MEM_ERR_UNSUPPORTED for kinds without plastic
+ * weights. Inference never changes a model's weights by itself; this is the only way. */
+MEM_API mem_status mem_model_consolidate(mem_model *model, double rate);
+
 /* ---- persistence: file (atomic: temp file, fsync, rename, fsync of the directory) and buffer ----
  * metadata_json: the caller's JSON text, stored as is; NULL keeps the model's current metadata.
  * A model holding a non-finite weight, memory or carry is not saved (MEM_ERR_NUMERIC), since it

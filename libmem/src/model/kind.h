@@ -36,6 +36,10 @@ typedef struct mem_kind {
     mem_status (*diag)(const mem_arch *arch, const float *w, const float *memory, const double *stats, int index,
                        double *values, int64_t capacity, int64_t *n_values);
     const mem_cell_ops_f32 *ops_f32;
+    /* Optional (NULL: the kind has no plastic state): folds `rate` (0 < rate <= 1) of the fast
+     * plastic weights held in the stored memory into the slow weights w, keeping the effective
+     * weights unchanged; entries frozen in `frozen` (n_weights bytes or NULL) are left alone. */
+    mem_status (*consolidate)(const mem_arch *arch, float *w, const uint8_t *frozen, float *memory, double rate);
 } mem_kind;
 
 /* The registry. */
@@ -77,6 +81,7 @@ mem_status mem_config_unknown_key(const mem_kind *kind, const char *key, const c
 extern const mem_kind mem_kind_amrc;
 extern const mem_kind mem_kind_pmrc;
 extern const mem_kind mem_kind_amn;
+extern const mem_kind mem_kind_ndm;
 extern const mem_kind mem_kind_dtpn;
 extern const mem_kind mem_kind_hyper_amn;
 

@@ -289,6 +289,16 @@ mem_status mem_model_reset_memory(mem_model *m) {
     return MEM_OK;
 }
 
+mem_status mem_model_consolidate(mem_model *m, double rate) {
+    MEM_REQUIRE_ARG(m, "mem_model_consolidate");
+    if (!m->kind->consolidate)
+        return mem_fail(MEM_ERR_UNSUPPORTED, "mem_model_consolidate: kind '%s' has no plastic weights to consolidate",
+                        m->kind->name);
+    if (!(rate > 0 && rate <= 1))
+        return mem_fail(MEM_ERR_ARG, "mem_model_consolidate: rate=%g is out of range; allowed range (0, 1]", rate);
+    return m->kind->consolidate(&m->arch, m->net.w, m->frozen, m->memory, rate);
+}
+
 void mem_model_stats_begin(mem_model *m) {
     memset(m->stats, 0, sizeof m->stats);
     m->net.stats = m->arch.n_stats > 0 ? m->stats : NULL;

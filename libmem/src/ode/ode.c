@@ -16,7 +16,7 @@
 
 void MEM_FN(mem_ode_step)(mem_ode_method m, int64_t n, mem_real h, MEM_FN(mem_ode_rhs) f, void *ctx,
                           const mem_real *y0, mem_real *y1, mem_real *stage_y, mem_real *k) {
-    memcpy(stage_y, y0, (size_t)n * sizeof *y0);
+    if (stage_y != y0) memcpy(stage_y, y0, (size_t)n * sizeof *y0);
     if (m == MEM_ODE_EULER) {
         f(ctx, 0, stage_y, k);
         for (int64_t j = 0; j < n; j++) y1[j] = y0[j] + h * k[j];

@@ -33,7 +33,8 @@ typedef void (*MEM_FN(mem_ode_rhs))(void *ctx, int stage, const mem_real *y, mem
 typedef void (*MEM_FN(mem_ode_vjp))(void *ctx, int stage, const mem_real *y, const mem_real *gdy, mem_real *gy);
 
 /* One step of size h from y0 to y1 (y1 may not alias y0). stage_y receives the stage inputs
- * (mem_ode_stages(m) x n; stage 0 is a copy of y0) for the backward; k is n reals of work. */
+ * (mem_ode_stages(m) x n; stage 0 is a copy of y0, or y0 itself when stage_y == y0) for the
+ * backward; k is n reals of work. */
 void MEM_FN(mem_ode_step)(mem_ode_method m, int64_t n, mem_real h, MEM_FN(mem_ode_rhs) f, void *ctx,
                           const mem_real *y0, mem_real *y1, mem_real *stage_y, mem_real *k);
 
