@@ -12,9 +12,10 @@ import numpy as np
 
 from ._base import MemoryEstimator
 from ._compat import RegressorMixin
+from ._lib import check, lib
 from ._estimators import TRAINING_PARAMETERS_DOC, _RegressorOutputs, _store_params, kind_class
 
-__all__ = ["AMRC", "PMRC", "AMN", "DTPN", "HyperAMN"]
+__all__ = ["AMRC", "PMRC", "AMN", "DTPN", "HyperAMN", "NDM"]
 
 _ATTRIBUTES_DOC = """
     Attributes
@@ -347,3 +348,97 @@ class HyperAMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
     def cross_head_flow(self) -> float:
         """Mean |X_hh'| over the off-diagonal of the cross-head mixing (0 for one head)."""
         return float(self.diagnostics["cross_head_flow"])
+
+
+@kind_class("ndm")
+class NDM(_RegressorOutputs, RegressorMixin, MemoryEstimator):
+    __doc__ = """Neural differential manifold regressor: a continuous-time recurrent layer whose
+    recurrent weights have a slow part (trained) and a fast plastic part F that evolves by an ODE
+    during every sequence (differentiable plasticity; ``spec/cells.md``).
+
+        dh/dt = -h + tanh(W_in x_t + (W_rec + P ⊙ F) h + b)     (Euler or RK4, F held in a step)
+        F_t = e^{-λ dt} F_{t-1} + ((1 - e^{-λ dt}) / λ) η h_t π_{t-1}ᵀ
+        π_t = ρ π_{t-1} + (1 - ρ) h_t;   ŷ_t = W_o h_t + b_o
+
+    Inference never changes the weights: ``predict`` twice on the same input gives identical
+    outputs. :meth:`consolidate` folds part of F into W_rec on request.
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+    dt : float, default 1.0
+        Time integrated per input step. ``dt / substeps`` must lie in the integrator's stability
+        range (<= 1 for ``"euler"``, <= 2.7 for ``"rk4"``), else ``fit`` raises ``ValueError``.
+    substeps : int, default 1
+    integrator : {"rk4", "euler"}, default "rk4"
+    plasticity : {"neuron", "weight"}, default "neuron"
+        P per neuron (scales row i of F) or per weight; initialised to 0.1.
+    trace_decay : float in (0, 1), default 0.95
+        ρ of the Hebbian trace π.
+    eta : float, default 0.1
+        Initial plastic learning rate η = softplus(η̂) (learned).
+    decay_rate : float, default 1.0
+        Initial decay λ of F (learned; λ = lambda_min + softplus(λ̂)).
+    lambda_min : float, default 1e-3
+        Floor of λ, so |F| <= η / lambda_min.
+    output_memory : bool, default False
+    output_beta : float in (0, 1), default 0.2
+    skip : bool, default False
+""" + TRAINING_PARAMETERS_DOC + _ATTRIBUTES_DOC
+
+    def __init__(self, hidden_size: int = 32, dt: float = 1.0, substeps: int = 1,
+                 integrator: str = "rk4", plasticity: str = "neuron", trace_decay: float = 0.95,
+                 eta: float = 0.1, decay_rate: float = 1.0, lambda_min: float = 1e-3,
+                 output_memory: bool = False, output_beta: float = 0.2, skip: bool = False,
+                 epochs: int = 100, batch_size: int = 32, bptt: Optional[int] = None,
+                 learning_rate: Optional[float] = None, lr_schedule: str = "cosine",
+                 optimizer: str = "adamw", momentum: float = 0.9, weight_decay: float = 0.0,
+                 clip_norm: Optional[float] = 1.0, validation_fraction: float = 0.0,
+                 n_iter_no_change: Optional[int] = None, tol: float = 1e-4, target: str = "auto",
+                 warm_start: bool = False, random_state: Any = None,
+                 n_threads: Optional[int] = None, verbose: int = 0,
+                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
+        _store_params(self, locals())
+
+    def _cell_kind(self) -> str:
+        return "ndm"
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        return {"dt": self.dt, "substeps": self.substeps, "integrator": self.integrator,
+                "plasticity": self.plasticity, "trace_decay": self.trace_decay, "eta": self.eta,
+                "decay_rate": self.decay_rate, "lambda_min": self.lambda_min}
+
+    def consolidate(self, rate: float = 1.0) -> "NDM":
+        """Fold a fraction of the plastic weights of the stream memory into the slow weights.
+
+        ``W_rec += rate * P * F`` and ``F = (1 - rate) * F``, so the effective recurrent weights
+        W_rec + P ⊙ F, and the next prediction, do not change. Frozen W_rec entries keep their
+        weight and their F entry.
+
+        Parameters
+        ----------
+        rate : float in (0, 1], default 1.0
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        rate = float(rate)
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"rate must lie in (0, 1], got {rate!r}")
+        check(lib.mem_model_consolidate(self._model, rate))  # type: ignore[attr-defined]
+        return self
+
+    def get_avg_weight_velocity(self) -> float:
+        """Mean |dF/dt| over the last fit/predict call (after ``reset_memory()``: at the stored
+        memory, i.e. 0)."""
+        return float(self.diagnostics["weight_velocity"])
+
+    def get_avg_plasticity(self) -> float:
+        """Mean plastic coefficient P."""
+        return float(self.diagnostics["plasticity"])
+
+    def get_plastic_weights(self) -> np.ndarray:
+        """A copy of the plastic weights F (hidden_size, hidden_size) of the stream memory."""
+        return self.get_memory_state()["F"]

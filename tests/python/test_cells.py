@@ -255,6 +255,39 @@ def test_hyper_amn_members_and_array_parameter(tmp_path) -> None:
     assert reg.diagnostics["cross_head_flow"] == 0.0
 
 
+# ---- NDM members ------------------------------------------------------------------------------
+
+def test_ndm_predict_is_pure_and_consolidate_keeps_the_next_prediction() -> None:
+    x, y = stream(200)
+    est = memnative.NDM(hidden_size=6, eta=0.5, epochs=2, random_state=0).fit(x, y)
+    weights = {k: v.copy() for k, v in est.parameters_.items()}
+    first, second = est.predict(x), est.predict(x)
+    assert np.array_equal(first, second)
+    for name, value in est.parameters_.items():
+        assert np.array_equal(value, weights[name]), name
+    assert est.get_avg_weight_velocity() > 0 and est.get_avg_plasticity() == pytest.approx(0.1, abs=0.05)
+    F = est.get_plastic_weights()
+    P = weights["P"][:, None]
+    reference = pickle.loads(pickle.dumps(est))
+    est.consolidate(0.25)
+    w_ref = (weights["W_rec"].astype(np.float64) + 0.25 * (P.astype(np.float64) * F)).astype(np.float32)
+    assert np.max(np.abs(est.parameters_["W_rec"].view(np.int32) - w_ref.view(np.int32))) <= 1
+    f_ref = (0.75 * F.astype(np.float64)).astype(np.float32)
+    assert np.max(np.abs(est.get_plastic_weights().view(np.int32) - f_ref.view(np.int32))) <= 1
+    nxt = x[:1]
+    assert np.allclose(est.predict(nxt, reset_memory=False), reference.predict(nxt, reset_memory=False),
+                       rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="rate"):
+        est.consolidate(0.0)
+
+
+@pytest.mark.parametrize("integrator,dt,substeps", [("euler", 1.5, 1), ("rk4", 2.8, 1), ("rk4", 6.0, 2)])
+def test_ndm_step_size_outside_the_stability_range_is_rejected(integrator, dt, substeps) -> None:
+    x, y = stream(50)
+    with pytest.raises(ValueError, match="stability range"):
+        memnative.NDM(hidden_size=4, integrator=integrator, dt=dt, substeps=substeps, epochs=1).fit(x, y)
+
+
 # ---- random bad input, every kind ---------------------------------------------------------
 
 from hypothesis import given, settings, strategies as st  # noqa: E402

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 
 import memnative  # noqa: E402
 from memnative import _lib  # noqa: E402
-from memnative.torch import AMN, DTPN, PMRC, TWINS, HyperAMN  # noqa: E402
+from memnative.torch import AMN, DTPN, NDM, PMRC, TWINS, HyperAMN  # noqa: E402
 from test_torch_twin import (  # noqa: E402  (the generic C-side helpers of the AMRC twin's test)
     Data, _c_loss_gradient, _c_param_table, _c_params, _c_predict, _c_state, _rel)
 
@@ -27,7 +27,7 @@ N_IN, HIDDEN, M_ROWS, N_SEQ, MAX_LEN, STREAM_LEN = 3, 6, 3, 5, 11, 12
 TOL = 1e-4
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 LAYOUTS = ("stream", "per_step", "last")
-TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN, "dtpn": DTPN, "hyper_amn": HyperAMN}
+TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN, "dtpn": DTPN, "hyper_amn": HyperAMN, "ndm": NDM}
 #: Every AMN case: a faster manifold than the default 0.995, so that 12 steps exercise gamma.
 AMN_BASE = {"memory_manifold_size": M_ROWS, "memory_decay": 0.8}
 
@@ -120,7 +120,20 @@ def _hyper_amn_cases():
     return [("hyper_amn",) + case for case in out]
 
 
-CASES = _pmrc_cases() + _amn_cases() + _dtpn_cases() + _hyper_amn_cases()
+def _ndm_cases():
+    """Both integrators with 1 and 3 substeps, both plasticity layouts; eta 0.5 so that F matters."""
+    base = {"eta": 0.5}
+    out = [({"loss": "mse", "skip": False, "output_memory": False}, {**base, "integrator": "rk4"}),
+           ({"loss": "mse", "skip": True, "output_memory": True},
+            {**base, "integrator": "rk4", "substeps": 3, "plasticity": "weight"}),
+           ({"loss": "cross_entropy", "skip": False, "output_memory": False},
+            {**base, "integrator": "euler", "substeps": 3, "dt": 2.0}),
+           ({"loss": "mse", "skip": False, "output_memory": False},
+            {**base, "integrator": "euler", "plasticity": "weight"})]
+    return [("ndm",) + case for case in out]
+
+
+CASES = _pmrc_cases() + _amn_cases() + _dtpn_cases() + _hyper_amn_cases() + _ndm_cases()
 
 
 def _case_id(case) -> str:
@@ -240,6 +253,7 @@ TABLE_CASES = [("pmrc", {"use_recurrent": r, "use_learnable_gates": g})
 TABLE_CASES += [("amn", {"memory_manifold_size": M_ROWS, "feedback": f}) for f in (False, True)]
 TABLE_CASES += [("dtpn", {"memory_manifold_size": M_ROWS, "learn_memory": lm}) for lm in (False, True)]
 TABLE_CASES += [("hyper_amn", {"memory_manifold_size": M_ROWS, "feedback": f}) for f in (False, True)]
+TABLE_CASES += [("ndm", {"plasticity": p}) for p in ("neuron", "weight")]
 
 
 @pytest.mark.parametrize("kind,cell", TABLE_CASES)
@@ -288,7 +302,9 @@ def _stream(n: int = 60, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     lambda: memnative.HyperAMN(hidden_size=HIDDEN, memory_manifold_size=M_ROWS, n_heads=2,
                                memory_decays=(0.9, 0.8), output_memory=True, epochs=2,
                                random_state=4),
-], ids=["pmrc-gates", "pmrc-plain", "amn", "dtpn", "hyper_amn"])
+    lambda: memnative.NDM(hidden_size=HIDDEN, integrator="euler", substeps=2, eta=0.5,
+                          plasticity="weight", epochs=2, random_state=5),
+], ids=["pmrc-gates", "pmrc-plain", "amn", "dtpn", "hyper_amn", "ndm"])
 def test_to_torch_round_trip_predicts_like_the_estimator(est) -> None:
     x, y = _stream()
     est = est().fit(x, y)

@@ -31,15 +31,17 @@ from .amn import AMN
 from .amrc import AMRC
 from .dtpn import DTPN
 from .hyper_amn import HyperAMN
+from .ndm import NDM
 from .pmrc import PMRC
 
-__all__ = ["AMN", "AMRC", "DTPN", "HyperAMN", "PMRC", "TwinBase", "TWINS"]
+__all__ = ["AMN", "AMRC", "DTPN", "HyperAMN", "NDM", "PMRC", "TwinBase", "TWINS"]
 
 #: C kind name -> twin class.
 TWINS: Dict[str, Type[TwinBase]] = {
     "amrc": AMRC,
     "pmrc": PMRC,
     "amn": AMN,
+    "ndm": NDM,
     "dtpn": DTPN,
     "hyper_amn": HyperAMN,
 }
