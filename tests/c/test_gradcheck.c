@@ -188,6 +188,43 @@ static void check_problem(problem *p, const char *label, test_rng *r) {
     free(gf);
 }
 
+/* SGW-AMN's winners and |p| depend on each step's input alone (p = gelu(W_in x + b_in), salience
+ * |p| softplus(s_hat)): redraw every input row whose step has two saliences within `gap` of each
+ * other across the k-th place, or a candidate within `pre_gap` of gelu's zero (the |p| kink), so
+ * that no finite difference crosses a top-k boundary or a kink (DESIGN §7). */
+static void sgw_keep_off_kinks(problem *p, test_rng *r) {
+    const mem_arch *a = p->arch;
+    const mem_tensor_spec *R = &a->params[mem_arch_find_param(a, "R")];
+    const int64_t P = R->shape[0], K = (int64_t)a->hyper[0], I = a->n_inputs;
+    const double *W_in = p->net.w + a->params[mem_arch_find_param(a, "W_in")].offset;
+    const double *b_in = p->net.w + a->params[mem_arch_find_param(a, "b_in")].offset;
+    const double *s_hat = p->net.w + a->params[mem_arch_find_param(a, "salience_hat")].offset;
+    const double gap = 0.02, pre_gap = 0.01;
+    double c[256];
+    for (int64_t row = 0; row < p->T * p->B; row++) {
+        for (int tries = 0; tries < 10000; tries++) {
+            int ok = 1;
+            for (int64_t i = 0; i < P && i < 256; i++) {
+                double pre = b_in[i];
+                for (int64_t j = 0; j < I; j++) pre += W_in[i * I + j] * p->x[row * I + j];
+                ok &= fabs(pre) > pre_gap;
+                const double g = 0.5 * pre * (1 + erf(pre / sqrt(2.0)));
+                c[i] = fabs(g) * log1p(exp(s_hat[i]));
+            }
+            /* the k-th largest and the largest below it must differ by more than gap */
+            for (int64_t i = 0; i < P && ok && K < P; i++) {
+                int64_t above = 0;
+                for (int64_t j = 0; j < P; j++) above += c[j] > c[i] || (c[j] == c[i] && j < i);
+                if (above == K - 1)
+                    for (int64_t j = 0; j < P; j++)
+                        if (j != i && c[j] <= c[i] && c[i] - c[j] < gap) ok = 0;
+            }
+            if (ok) break;
+            for (int64_t j = 0; j < I; j++) p->x[row * I + j] = test_range(r, -1.5, 1.5);
+        }
+    }
+}
+
 typedef enum { SHAPE_STREAM, SHAPE_SEQ_PER_STEP, SHAPE_SEQ_LAST } window_shape;
 
 static void run_case(const char *kind, const char *const *settings, int64_t T, int64_t B, window_shape shape,
@@ -235,6 +272,7 @@ static void run_case(const char *kind, const char *const *settings, int64_t T, i
     p.net.g = malloc((size_t)a->n_weights * sizeof(double));
     p.net.n_threads = 1;
     for (int64_t i = 0; i < a->n_weights; i++) p.net.w[i] = (double)m->net.w[i] + test_range(&r, -0.3, 0.3);
+    if (strcmp(kind, "sgw_amn") == 0) sgw_keep_off_kinks(&p, &r);
     p.ops = mem_cell_ops_find_f64(kind);
     CHECK(p.ops != NULL);
     if (p.ops) check_problem(&p, label, &r);
@@ -298,6 +336,13 @@ static const kind_cases per_kind[] = {
       CASE("integrator=rk4", "dt=2", "plasticity=weight"), CASE("integrator=euler", "substeps=3", "plasticity=weight"),
       CASE("dt=0.01", "decay_rate=0.005", "lambda_min=0.0001"), CASE("dt=0.01", "decay_rate=0.5"), NULL},
      CASE("hidden_size=5")},
+    /* sgw_amn: few candidates (wide gaps between saliences keep finite differences off the top-k
+     * boundaries), a small fast-forgetting manifold as for amn; a heavier sparsity loss, k = P (every
+     * candidate wins) and k = 1. */
+    {"sgw_amn",
+     {CASE("sparsity=0.3"), CASE("k=8", "temperature=2"), CASE("k=1", "loss=cross_entropy"),
+      CASE("workspace_memory=0.5", "skip=0", "output_memory=1"), NULL},
+     CASE("hidden_size=5", "n_candidates=8", "workspace_size=3", "k=3", "memory_manifold_size=3", "memory_decay=0.5")},
     /* dtpn: a small, fast-forgetting manifold as for amn; fixed rates, and a slow echo and memory. */
     {"dtpn",
      {CASE("learn_memory=0", "spread_init=0"), CASE("beta=0.9", "alpha=0.02", "skip=0"),

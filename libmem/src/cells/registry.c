@@ -8,6 +8,7 @@ extern const mem_cell_ops MEM_FN(mem_amrc_ops);
 extern const mem_cell_ops MEM_FN(mem_pmrc_ops);
 extern const mem_cell_ops MEM_FN(mem_amn_ops);
 extern const mem_cell_ops MEM_FN(mem_ndm_ops);
+extern const mem_cell_ops MEM_FN(mem_sgw_amn_ops);
 extern const mem_cell_ops MEM_FN(mem_dtpn_ops);
 extern const mem_cell_ops MEM_FN(mem_hyper_amn_ops);
 
@@ -19,6 +20,7 @@ static const struct {
     {"pmrc", &MEM_FN(mem_pmrc_ops)},
     {"amn", &MEM_FN(mem_amn_ops)},
     {"ndm", &MEM_FN(mem_ndm_ops)},
+    {"sgw_amn", &MEM_FN(mem_sgw_amn_ops)},
     {"dtpn", &MEM_FN(mem_dtpn_ops)},
     {"hyper_amn", &MEM_FN(mem_hyper_amn_ops)},
 };
@@ -35,6 +37,7 @@ static const mem_kind *const kind_registry[] = {
     &mem_kind_pmrc,
     &mem_kind_amn,
     &mem_kind_ndm,
+    &mem_kind_sgw_amn,
     &mem_kind_dtpn,
     &mem_kind_hyper_amn,
 };

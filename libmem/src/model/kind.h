@@ -82,6 +82,7 @@ extern const mem_kind mem_kind_amrc;
 extern const mem_kind mem_kind_pmrc;
 extern const mem_kind mem_kind_amn;
 extern const mem_kind mem_kind_ndm;
+extern const mem_kind mem_kind_sgw_amn;
 extern const mem_kind mem_kind_dtpn;
 extern const mem_kind mem_kind_hyper_amn;
 

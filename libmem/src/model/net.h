@@ -17,6 +17,9 @@
         T_ *g;        /* gradients, same layout (accumulated by backward) */                          \
         int n_threads;                                                                                \
         double *stats;  /* arch->n_stats running sums of the current call, or NULL: not collected */ \
+        double aux_scale; /* set by the window engine: 1 / (lane-steps the auxiliary losses average \
+                             over) when a loss is computed, else 0; a cell's backward scales the  \
+                             gradient of its auxiliary loss by it */                              \
     } mem_net_##S_;                                                                                   \
                                                                                                       \
     typedef struct mem_cell_ops_##S_ {                                                                \
@@ -39,6 +42,12 @@
          * Diagnostics "over the last call" are built from them. */                                   \
         void (*stats)(const mem_net_##S_ *net, int64_t T, int64_t B, const int64_t *len,             \
                       const T_ *proj, const T_ *extra, double *sums);                                 \
+        /* Optional (NULL: no auxiliary loss): the sum over the valid (step, lane) pairs of a forward \
+         * segment of the cell's weighted per-step auxiliary loss (DESIGN §4: weight x per-step      \
+         * mean). The engine divides it by the lane-steps of the loss and adds it; the cell's       \
+         * backward adds its gradient scaled by net->aux_scale. */                                    \
+        double (*aux_loss)(const mem_net_##S_ *net, int64_t T, int64_t B, const int64_t *len,        \
+                           const T_ *states, const T_ *extra);                                        \
     } mem_cell_ops_##S_;                                                                              \
                                                                                                       \
     typedef struct mem_window_##S_ {                                                                  \
@@ -48,6 +57,7 @@
         const T_ *weight;    /* T x B: 1 where a target counts, 0 elsewhere */                        \
         const int64_t *len;  /* B valid lengths, NULL = all T */                                      \
         double norm;         /* loss normaliser: target elements (MSE) or target steps (CE) */       \
+        double aux_norm;     /* lane-steps auxiliary losses average over (0: the window's valid ones) */ \
     } mem_window_##S_;                                                                                \
                                                                                                       \
     /* Reusable buffers of the window engine; grown on demand, never shrunk. */                      \

@@ -55,6 +55,8 @@ static mem_status infer_sequences(inference *inf) {
     const int64_t lanes_max = d->n_seq < INFER_LANES ? d->n_seq : INFER_LANES;
     const int64_t W = d->max_len < INFER_WINDOW ? d->max_len : INFER_WINDOW;
     const double norm = target_norm(a, d);
+    double steps = 0; /* every valid step of the data: auxiliary losses average over all of them */
+    for (int64_t q = 0; q < d->n_seq; q++) steps += (double)(d->lengths ? d->lengths[q] : d->max_len);
     const size_t reals = (size_t)(W * lanes_max * (I + ycols + 1 + O) + lanes_max * SD);
     float *buf = malloc(reals * sizeof *buf);
     int64_t *lens = malloc((size_t)lanes_max * sizeof *lens);
@@ -77,7 +79,7 @@ static mem_status infer_sequences(inference *inf) {
         for (int64_t t0 = 0; s == MEM_OK && t0 < longest; t0 += W) {
             const int64_t T = t0 + W <= longest ? W : longest - t0;
             mem_gather_window(a, d, lanes, B, t0, T, x_win, d->y ? y_win : NULL, weight, lens);
-            mem_window_f32 win = {T, B, x_win, d->y ? y_win : NULL, d->y ? weight : NULL, lens, norm};
+            mem_window_f32 win = {T, B, x_win, d->y ? y_win : NULL, d->y ? weight : NULL, lens, norm, steps};
             double loss = 0;
             s = mem_window_run_f32(inf->net, inf->ops, &win, state, yhat, &loss, 0, NULL, INFER_SEGMENT, inf->ws);
             inf->loss += loss;

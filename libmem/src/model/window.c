@@ -87,7 +87,10 @@ static double forward_segment(mem_net *net, const mem_cell_ops *ops, const mem_w
     const mem_real *y = win->y ? win->y + t0 * B * ycols : NULL;
     const mem_real *w = win->weight ? win->weight + t0 * B : NULL;
     if (a->loss == MEM_LOSS_CE) MEM_FN(mem_softmax_rows)(s->yhat, C * B, O);
-    return y ? MEM_FN(mem_loss)(a, C, B, s->yhat, y, w, win->norm, NULL) : 0.0;
+    if (!y) return 0.0;
+    double loss = MEM_FN(mem_loss)(a, C, B, s->yhat, y, w, win->norm, NULL);
+    if (ops->aux_loss) loss += ops->aux_loss(net, C, B, len, s->cell_states, s->extra) * net->aux_scale;
+    return loss;
 }
 
 mem_status MEM_FN(mem_window_run)(mem_net *net, const mem_cell_ops *ops, const mem_window *win, mem_real *state,
@@ -119,6 +122,14 @@ mem_status MEM_FN(mem_window_run)(mem_net *net, const mem_cell_ops *ops, const m
     s.d_state = p, p += B * SD;
     s.starts = checkpointed ? p : NULL;
     mem_real *dyhat = s.dz + C * B * (H > O ? H : O); /* the loss gradient, consumed by the readout */
+
+    /* The auxiliary losses' normaliser: the given one, or the window's valid lane-steps. */
+    double aux_norm = win->aux_norm;
+    if (aux_norm <= 0) {
+        aux_norm = 0;
+        for (int64_t lane = 0; lane < B; lane++) aux_norm += (double)(win->len ? (win->len[lane] < T ? win->len[lane] : T) : T);
+    }
+    net->aux_scale = win->y && aux_norm > 0 ? 1.0 / aux_norm : 0.0;
 
     double loss = 0;
     /* Forward pass over all segments (the only pass when no gradient is wanted, or when the whole
