@@ -249,6 +249,23 @@ MEM_API mem_status mem_model_set_metadata(mem_model *model, const char *metadata
  * capacity below length + 1 is MEM_ERR_SHAPE (buf NULL: a size query). */
 MEM_API mem_status mem_model_metadata(const mem_model *model, char *buf, int64_t capacity, int64_t *length);
 
+/* ---- alignment and similarity ------------------------------------------------------------------
+ * Plain numerical routines on caller arrays (no model involved); they never keep a pointer. */
+
+/* Linear sum assignment: the pairs (row_ind[k], col_ind[k]), k < min(n_rows, n_cols), that
+ * minimise (maximise when `maximize` is non-zero) the total cost over assignments of every row (or
+ * every column, whichever is fewer) to a distinct partner. cost is (n_rows, n_cols) row-major
+ * float64 and may be NULL when a size is 0; row_ind is increasing (scipy's convention). capacity is
+ * the length of row_ind and col_ind (>= min(n_rows, n_cols)).
+ * +inf marks a forbidden pair (-inf when maximizing); NaN, and -inf when minimizing (+inf when
+ * maximizing), are MEM_ERR_ARG; when no assignment avoids the forbidden pairs the result is
+ * MEM_ERR_INFEASIBLE ("cost matrix is infeasible"). Shortest augmenting paths after the
+ * Jonker-Volgenant initialisation; one thread; memory O(n_rows * n_cols) only for a working copy
+ * (taken when maximizing, when n_rows > n_cols, or for magnitudes above 2^400). */
+MEM_API mem_status mem_linear_sum_assignment(const double *cost, int64_t n_rows, int64_t n_cols,
+                                             int maximize, int64_t *row_ind, int64_t *col_ind,
+                                             int64_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

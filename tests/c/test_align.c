@@ -1,0 +1,227 @@
+/* Alignment tests: the linear assignment solver against brute force on small problems (square,
+ * rectangular, ties, forbidden pairs, maximize, infeasible, degenerate shapes), its AVX2 and scalar
+ * kernels against each other, and (similarity.c) CKA and RSA against double-precision references.
+ * ctest runs this twice: as is and with MEMNATIVE_SIMD=scalar. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "align/lsa_kernels.h"
+#include "libmem/libmem.h"
+#include "test_util.h"
+#include "testing.h"
+
+/* ---- brute force ------------------------------------------------------------------------------ */
+
+/* Best total over injective maps of the r rows into the c columns (r <= c) of a (r x c) matrix with
+ * row stride ld (sign -1: maximize). +inf (after the sign) is forbidden; returns +inf if infeasible. */
+static double brute(const double *a, int r, int c, int ld, int trans, double sign, int row, int used) {
+    if (row == r) return 0.0;
+    double best = INFINITY;
+    for (int j = 0; j < c; j++) {
+        if (used & (1 << j)) continue;
+        double x = sign * (trans ? a[j * ld + row] : a[row * ld + j]);
+        if (x == INFINITY) continue;
+        double rest = brute(a, r, c, ld, trans, sign, row + 1, used | (1 << j));
+        if (x + rest < best) best = x + rest;
+    }
+    return best;
+}
+
+static double brute_opt(const double *a, int nr, int nc, int maximize) {
+    double sign = maximize ? -1.0 : 1.0;
+    double b = nr <= nc ? brute(a, nr, nc, nc, 0, sign, 0, 0) : brute(a, nc, nr, nc, 1, sign, 0, 0);
+    return sign * b;
+}
+
+/* Checks the solver's answer: sizes, sorted rows, distinct columns, no forbidden pair, and the
+ * total equal to brute force. Returns 1 when infeasible was reported. */
+static int check_problem(const double *a, int nr, int nc, int maximize, const char *what) {
+    int64_t ri[16], ci[16];
+    int k = nr < nc ? nr : nc;
+    double want = brute_opt(a, nr, nc, maximize);
+    mem_status st = mem_linear_sum_assignment(a, nr, nc, maximize, ri, ci, 16);
+    if (!isfinite(want)) {
+        CHECK_MSG(st == MEM_ERR_INFEASIBLE, "%s %dx%d: want infeasible, got %s", what, nr, nc,
+                  mem_status_name(st));
+        if (st == MEM_ERR_INFEASIBLE) CHECK(strstr(mem_last_error(), "cost matrix is infeasible"));
+        return 1;
+    }
+    CHECK_MSG(st == MEM_OK, "%s %dx%d max=%d: %s %s", what, nr, nc, maximize, mem_status_name(st),
+              mem_last_error());
+    if (st != MEM_OK) return 0;
+    double total = 0.0;
+    int cols_used = 0, ok = 1;
+    for (int q = 0; q < k; q++) {
+        if (ri[q] < 0 || ri[q] >= nr || ci[q] < 0 || ci[q] >= nc) { ok = 0; break; }
+        if (q > 0 && ri[q] <= ri[q - 1]) ok = 0;
+        if (cols_used & (1 << ci[q])) ok = 0;
+        cols_used |= 1 << ci[q];
+        double x = a[ri[q] * nc + ci[q]];
+        if (isinf(x)) ok = 0;
+        total += x;
+    }
+    CHECK_MSG(ok, "%s %dx%d: invalid assignment", what, nr, nc);
+    CHECK_MSG(fabs(total - want) <= 1e-9 * (1.0 + fabs(want)), "%s %dx%d max=%d: total %.17g, optimum %.17g",
+              what, nr, nc, maximize, total, want);
+    return 0;
+}
+
+static void fill_problem(test_rng *r, double *a, int len, int kind, double p_forbid, int maximize) {
+    for (int q = 0; q < len; q++) {
+        double u = test_uniform(r);
+        a[q] = kind == 0 ? test_range(r, -5.0, 5.0) : kind == 1 ? floor(u * 4.0) : floor(u * 1000.0) * 1e6;
+        if (test_uniform(r) < p_forbid) a[q] = maximize ? -INFINITY : INFINITY;
+    }
+}
+
+static void test_random_small(void) {
+    test_rng r = {12345};
+    double a[64];
+    int n_infeasible = 0, n_total = 0;
+    for (int rep = 0; rep < 1500; rep++) {
+        int nr = 1 + (int)(test_uniform(&r) * 7), nc = 1 + (int)(test_uniform(&r) * 7);
+        if (rep % 3 == 0) nc = nr; /* a third square */
+        int kind = rep % 3, maximize = (rep / 3) % 2;
+        double p_forbid = (rep % 5 == 0) ? 0.0 : (rep % 5) * 0.12;
+        fill_problem(&r, a, nr * nc, kind, p_forbid, maximize);
+        n_infeasible += check_problem(a, nr, nc, maximize, "random");
+        n_total++;
+    }
+    CHECK_MSG(n_infeasible > 20 && n_infeasible < n_total / 2, "infeasible share %d/%d", n_infeasible, n_total);
+}
+
+static void test_special(void) {
+    int64_t ri[8], ci[8];
+    /* constant matrix and an all-tie 7x7 */
+    double ones[49];
+    for (int q = 0; q < 49; q++) ones[q] = 1.0;
+    check_problem(ones, 7, 7, 0, "constant");
+    check_problem(ones, 3, 7, 1, "constant wide");
+    check_problem(ones, 7, 2, 0, "constant tall");
+    /* 1 x n and n x 1 */
+    double row[5] = {3, 1, 4, 1, 5};
+    CHECK_OK(mem_linear_sum_assignment(row, 1, 5, 0, ri, ci, 8));
+    CHECK(ri[0] == 0 && row[ci[0]] == 1.0);
+    CHECK_OK(mem_linear_sum_assignment(row, 5, 1, 1, ri, ci, 8));
+    CHECK(ci[0] == 0 && ri[0] == 4);
+    /* empty shapes succeed with no pairs and may pass NULL */
+    CHECK_OK(mem_linear_sum_assignment(NULL, 0, 0, 0, NULL, NULL, 0));
+    CHECK_OK(mem_linear_sum_assignment(NULL, 2, 0, 0, NULL, NULL, 0));
+    CHECK_OK(mem_linear_sum_assignment(NULL, 0, 3, 1, NULL, NULL, 0));
+    /* infeasible: a column of +inf, a row of +inf, Hall's condition violated */
+    double inf = INFINITY;
+    double col_inf[9] = {1, inf, 2, 3, inf, 4, 5, inf, 6};
+    CHECK_STATUS(mem_linear_sum_assignment(col_inf, 3, 3, 0, ri, ci, 8), MEM_ERR_INFEASIBLE);
+    double row_inf[6] = {inf, inf, inf, 1, 2, 3};
+    CHECK_STATUS(mem_linear_sum_assignment(row_inf, 2, 3, 0, ri, ci, 8), MEM_ERR_INFEASIBLE);
+    CHECK_OK(mem_linear_sum_assignment(row_inf, 3, 2, 0, ri, ci, 8)); /* tall: row 0 may stay unassigned */
+    CHECK(ri[0] == 1 && ri[1] == 2);
+    double hall[9] = {1, inf, inf, 2, inf, inf, 3, 4, 5};
+    CHECK_STATUS(mem_linear_sum_assignment(hall, 3, 3, 0, ri, ci, 8), MEM_ERR_INFEASIBLE);
+    /* maximize with -inf forbidden */
+    double mx[4] = {-inf, 1, 2, -inf};
+    CHECK_OK(mem_linear_sum_assignment(mx, 2, 2, 1, ri, ci, 8));
+    CHECK(ci[0] == 1 && ci[1] == 0);
+    /* huge magnitudes are scaled, not overflowed */
+    double big[4] = {1e300, 1e308, 1e308, 1e300};
+    CHECK_OK(mem_linear_sum_assignment(big, 2, 2, 0, ri, ci, 8));
+    CHECK(ci[0] == 0 && ci[1] == 1);
+    CHECK_OK(mem_linear_sum_assignment(big, 2, 2, 1, ri, ci, 8));
+    CHECK(ci[0] == 1 && ci[1] == 0);
+}
+
+/* A larger problem with many ties must stay fast (the level batching) and valid. */
+static void test_large_ties(void) {
+    int n = 300;
+    double *a = malloc(sizeof(double) * n * n);
+    int64_t *ri = malloc(sizeof(int64_t) * n), *ci = malloc(sizeof(int64_t) * n);
+    test_rng r = {99};
+    for (int pass = 0; pass < 3; pass++) {
+        for (int q = 0; q < n * n; q++) a[q] = pass == 0 ? 1.0 : pass == 1 ? floor(test_uniform(&r) * 3) : test_uniform(&r);
+        CHECK_OK(mem_linear_sum_assignment(a, n, n, 0, ri, ci, n));
+        char *seen = calloc(n, 1);
+        int ok = 1;
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            ok &= ri[i] == i && ci[i] >= 0 && ci[i] < n && !seen[ci[i]];
+            if (ci[i] >= 0 && ci[i] < n) seen[ci[i]] = 1;
+            total += a[i * n + ci[i]];
+        }
+        CHECK(ok);
+        if (pass == 0) CHECK(total == n);
+        if (pass == 1) CHECK(total == 0); /* a third of the entries are 0: a zero assignment exists w.h.p. */
+        free(seen);
+    }
+    free(a);
+    free(ri);
+    free(ci);
+}
+
+/* The AVX2 kernels give the same bits as the scalar ones (ties, infinities, labelled columns). */
+static void test_kernels_agree(void) {
+#if MEM_LSA_HAVE_AVX2
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2")) return;
+    test_rng r = {7};
+    enum { N = 67 };
+    double row[N], v[N], d1[N], d2[N];
+    int64_t p1[N], p2[N];
+    for (int rep = 0; rep < 400; rep++) {
+        int n = 1 + (int)(test_uniform(&r) * N);
+        for (int j = 0; j < n; j++) {
+            double u = test_uniform(&r);
+            row[j] = rep % 2 ? floor(u * 3) : u;
+            if (test_uniform(&r) < 0.1) row[j] = INFINITY;
+            v[j] = rep % 4 < 2 ? 0.0 : floor(test_uniform(&r) * 2);
+            d1[j] = test_uniform(&r) < 0.2 ? NAN : test_uniform(&r) < 0.3 ? INFINITY : floor(test_uniform(&r) * 4);
+            d2[j] = d1[j];
+            p1[j] = p2[j] = -7;
+        }
+        mem_lsa_top2 t1, t2;
+        mem_lsa_top2_scalar(row, v, n, &t1);
+        mem_lsa_top2_avx2(row, v, n, &t2);
+        CHECK_MSG(t1.j1 == t2.j1 && t1.j2 == t2.j2 && memcmp(&t1.u1, &t2.u1, 8) == 0 && memcmp(&t1.u2, &t2.u2, 8) == 0,
+                  "top2 rep %d n %d: (%g,%lld,%g,%lld) vs (%g,%lld,%g,%lld)", rep, n, t1.u1, (long long)t1.j1,
+                  t1.u2, (long long)t1.j2, t2.u1, (long long)t2.j1, t2.u2, (long long)t2.j2);
+        int64_t j1, j2, c1, c2;
+        double m1 = mem_lsa_relax_scalar(row, v, 0.5, d1, p1, 3, n, &j1, &c1);
+        double m2 = mem_lsa_relax_avx2(row, v, 0.5, d2, p2, 3, n, &j2, &c2);
+        int same = memcmp(&m1, &m2, 8) == 0 && j1 == j2 && (!isfinite(m1) || c1 == c2);
+        for (int j = 0; j < n; j++) same &= memcmp(d1 + j, d2 + j, 8) == 0 && p1[j] == p2[j];
+        CHECK_MSG(same, "relax rep %d n %d: min %g@%lld x%lld vs %g@%lld x%lld", rep, n, m1, (long long)j1,
+                  (long long)c1, m2, (long long)j2, (long long)c2);
+    }
+#endif
+}
+
+static void test_assignment_args(void) {
+    double a[4] = {1, 2, 3, 4};
+    int64_t ri[2], ci[2];
+    CHECK_STATUS(mem_linear_sum_assignment(a, -1, 2, 0, ri, ci, 2), MEM_ERR_ARG);
+    CHECK_STATUS(mem_linear_sum_assignment(a, 2, -2, 0, ri, ci, 2), MEM_ERR_ARG);
+    CHECK_STATUS(mem_linear_sum_assignment(NULL, 2, 2, 0, ri, ci, 2), MEM_ERR_ARG);
+    CHECK_STATUS(mem_linear_sum_assignment(a, 2, 2, 0, NULL, ci, 2), MEM_ERR_ARG);
+    CHECK_STATUS(mem_linear_sum_assignment(a, 2, 2, 0, ri, NULL, 2), MEM_ERR_ARG);
+    CHECK_STATUS(mem_linear_sum_assignment(a, 2, 2, 0, ri, ci, 1), MEM_ERR_SHAPE);
+    CHECK_STATUS(mem_linear_sum_assignment(a, INT64_MAX, 2, 0, ri, ci, 2), MEM_ERR_ARG);
+    double bad[4] = {1, NAN, 3, 4};
+    CHECK_STATUS(mem_linear_sum_assignment(bad, 2, 2, 0, ri, ci, 2), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "invalid numeric entries") && strstr(mem_last_error(), "[0, 1]"));
+    bad[1] = -INFINITY;
+    CHECK_STATUS(mem_linear_sum_assignment(bad, 2, 2, 0, ri, ci, 2), MEM_ERR_ARG);
+    CHECK_OK(mem_linear_sum_assignment(bad, 2, 2, 1, ri, ci, 2));
+    bad[1] = INFINITY;
+    CHECK_STATUS(mem_linear_sum_assignment(bad, 2, 2, 1, ri, ci, 2), MEM_ERR_ARG);
+}
+
+int main(void) {
+    test_random_small();
+    test_special();
+    test_large_ties();
+    test_kernels_agree();
+    test_assignment_args();
+    TEST_MAIN_END();
+}
