@@ -15,7 +15,7 @@ from ._compat import RegressorMixin
 from ._lib import check, lib
 from ._estimators import TRAINING_PARAMETERS_DOC, _RegressorOutputs, _store_params, kind_class
 
-__all__ = ["AMRC", "PMRC", "AMN", "DTPN", "HyperAMN", "NDM"]
+__all__ = ["AMRC", "PMRC", "AMN", "DTPN", "HyperAMN", "NDM", "SGWAMN"]
 
 _ATTRIBUTES_DOC = """
     Attributes
@@ -442,3 +442,80 @@ class NDM(_RegressorOutputs, RegressorMixin, MemoryEstimator):
     def get_plastic_weights(self) -> np.ndarray:
         """A copy of the plastic weights F (hidden_size, hidden_size) of the stream memory."""
         return self.get_memory_state()["F"]
+
+
+@kind_class("sgw_amn")
+class SGWAMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
+    __doc__ = """Sparse global workspace regressor (SGW-AMN): candidates compete by salience, the
+    top-k winners write into a small integrating workspace with a Hebbian memory, which is
+    broadcast to the hidden layer and its associative memory manifold (``spec/cells.md``).
+
+        p_t = gelu(W_in x_t + b_in);  π_t = softmax(|p_t| ⊙ softplus(ŝ) / T)
+        u_t = Σ_{i∈top-k} (π_i / Σ_top π) p_i R_i
+        g_t = tanh(u_t + Ω_{t-1} w_{t-1});  λ_t = softplus(a_w + W_λw u_t)
+        w_t = e^{-λ_t} w_{t-1} + (1 - e^{-λ_t}) g_t;  Ω_t = ω Ω_{t-1} + (1 - ω) w_t w_tᵀ
+        b_t = tanh(E w_t);  z_t = b_t + 𝓜_{t-1}ᵀ softmax(Q b_t);  ŷ_t = W_o z_t + b_o + D x_t
+
+    The training loss adds ``sparsity · mean |w_t|`` per step.
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+    n_candidates : int, default 256
+    workspace_size : int, default 16
+    k : int, default 16
+        Winners per step (<= n_candidates); ties go to the lower index.
+    temperature : float, default 0.5
+    workspace_memory : float in (0, 1), default 0.98
+        Decay ω of the Hebbian workspace memory Ω.
+    sparsity : float, default 0.01
+        Weight of the auxiliary loss mean |w_t|.
+    memory_manifold_size : int, default 64
+    memory_decay : float in (0, 1), default 0.995
+    output_memory : bool, default False
+    output_beta : float in (0, 1), default 0.2
+    skip : bool, default True
+""" + TRAINING_PARAMETERS_DOC + _ATTRIBUTES_DOC
+
+    def __init__(self, hidden_size: int = 32, n_candidates: int = 256, workspace_size: int = 16,
+                 k: int = 16, temperature: float = 0.5, workspace_memory: float = 0.98,
+                 sparsity: float = 0.01, memory_manifold_size: int = 64,
+                 memory_decay: float = 0.995, output_memory: bool = False,
+                 output_beta: float = 0.2, skip: bool = True, epochs: int = 100,
+                 batch_size: int = 32, bptt: Optional[int] = None,
+                 learning_rate: Optional[float] = None, lr_schedule: str = "cosine",
+                 optimizer: str = "adamw", momentum: float = 0.9, weight_decay: float = 0.0,
+                 clip_norm: Optional[float] = 1.0, validation_fraction: float = 0.0,
+                 n_iter_no_change: Optional[int] = None, tol: float = 1e-4, target: str = "auto",
+                 warm_start: bool = False, random_state: Any = None,
+                 n_threads: Optional[int] = None, verbose: int = 0,
+                 callbacks: Optional[List[Callable[..., Any]]] = None) -> None:
+        _store_params(self, locals())
+
+    def _cell_kind(self) -> str:
+        return "sgw_amn"
+
+    def _cell_settings(self) -> Dict[str, Any]:
+        return {"n_candidates": self.n_candidates, "workspace_size": self.workspace_size,
+                "k": self.k, "temperature": self.temperature,
+                "workspace_memory": self.workspace_memory, "sparsity": self.sparsity,
+                "memory_manifold_size": self.memory_manifold_size,
+                "memory_decay": self.memory_decay}
+
+    def get_workspace_sparsity(self) -> float:
+        """Fraction of the stored workspace entries with |w_i| > 0.1."""
+        return float(self.diagnostics["workspace_sparsity"])
+
+    def get_competition_entropy(self) -> float:
+        """Mean entropy -Σ π log π of the competition over the last fit/predict call (after
+        ``reset_memory()``: at zero input)."""
+        return float(self.diagnostics["competition_entropy"])
+
+    @property
+    def bottleneck_rate(self) -> float:
+        """k / n_candidates."""
+        return float(self.diagnostics["bottleneck_rate"])
+
+    def get_workspace_state(self) -> np.ndarray:
+        """A copy of the workspace w (workspace_size,) of the stream memory."""
+        return self.get_memory_state()["workspace"]

@@ -27,6 +27,8 @@ LAYERS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "amn": {"hidden": ("W_in", "U", "b_in"), "liquid": ("a", "W_lambda"), "lru": ("nu",),
             "manifold": ("Q", "K", "V", "gamma_logit"), "mix": ("rho_logit",),
             "output": _READOUT},
+    "sgw_amn": {"competition": ("W_in", "b_in", "salience_hat"), "workspace": ("R", "a_w", "W_lambda_w"),
+                "broadcast": ("E",), "manifold": ("Q", "K", "V", "gamma_logit"), "output": _READOUT},
     "ndm": {"hidden": ("W_in", "W_rec", "b"), "plastic": ("P", "eta_hat", "lambda_hat"),
             "output": _READOUT},
     "dtpn": {"hidden": ("W", "U", "b"), "memory": ("beta_logit", "alpha_logit", "W_alpha"),

@@ -13,7 +13,8 @@ from memnative import _lib
 
 KINDS = _lib.kinds()
 SMALL = {"amrc": {}, "pmrc": {"use_learnable_gates": True}, "amn": {"memory_manifold_size": 4},
-         "dtpn": {"memory_manifold_size": 4}, "hyper_amn": {"memory_manifold_size": 4}}
+         "dtpn": {"memory_manifold_size": 4}, "hyper_amn": {"memory_manifold_size": 4},
+         "sgw_amn": {"n_candidates": 16, "k": 4, "memory_manifold_size": 4}}
 
 
 def regressor(kind: str, **kw):
@@ -286,6 +287,38 @@ def test_ndm_step_size_outside_the_stability_range_is_rejected(integrator, dt, s
     x, y = stream(50)
     with pytest.raises(ValueError, match="stability range"):
         memnative.NDM(hidden_size=4, integrator=integrator, dt=dt, substeps=substeps, epochs=1).fit(x, y)
+
+
+# ---- SGW-AMN members ---------------------------------------------------------------------------
+
+def test_sgw_amn_answer_depends_on_the_workspace_carrying_across_steps() -> None:
+    """With V = 0 the manifold stores nothing (v = tanh(0) = 0), so the only path from an early
+    input to a later output is the workspace w and its memory Ω. Two sequences that differ only at
+    step 0 must then still differ at the last step, and clearing the carried workspace must make a
+    continued stream behave as a fresh one."""
+    x, y = stream(120)
+    est = memnative.SGWAMN(hidden_size=6, n_candidates=16, workspace_size=4, k=4,
+                           memory_manifold_size=4, epochs=2, random_state=0).fit(x, y)
+    est.parameters_["V"][...] = 0.0
+    rng = np.random.default_rng(3)
+    seq = rng.standard_normal((2, 6, 3)).astype(np.float32)
+    seq[1, 1:] = seq[0, 1:]
+    out = est.predict(seq)
+    assert out.shape[:2] == (2, 6)
+    assert np.abs(out[0, -1] - out[1, -1]).max() > 1e-4
+    est.predict(x[:50])  # leaves a workspace in the stream memory
+    state = est.get_memory_state()
+    assert np.abs(state["workspace"]).max() > 0 and not np.abs(state["manifold"]).any()
+    carried = est.predict(x[50:60], reset_memory=False)
+    state["workspace"][...] = 0.0
+    state["workspace_memory"][...] = 0.0
+    est.set_memory_state(state)
+    cleared = est.predict(x[50:60], reset_memory=False)
+    assert np.array_equal(cleared, est.predict(x[50:60]))
+    assert np.abs(carried[0] - cleared[0]).max() > 1e-4
+    assert 0.0 <= est.get_workspace_sparsity() <= 1.0
+    assert 0.0 < est.get_competition_entropy() <= np.log(16) + 1e-6
+    assert est.bottleneck_rate == pytest.approx(4 / 16)
 
 
 # ---- random bad input, every kind ---------------------------------------------------------

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 
 import memnative  # noqa: E402
 from memnative import _lib  # noqa: E402
-from memnative.torch import AMN, DTPN, NDM, PMRC, TWINS, HyperAMN  # noqa: E402
+from memnative.torch import AMN, DTPN, NDM, PMRC, SGWAMN, TWINS, HyperAMN  # noqa: E402
 from test_torch_twin import (  # noqa: E402  (the generic C-side helpers of the AMRC twin's test)
     Data, _c_loss_gradient, _c_param_table, _c_params, _c_predict, _c_state, _rel)
 
@@ -27,7 +27,8 @@ N_IN, HIDDEN, M_ROWS, N_SEQ, MAX_LEN, STREAM_LEN = 3, 6, 3, 5, 11, 12
 TOL = 1e-4
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 LAYOUTS = ("stream", "per_step", "last")
-TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN, "dtpn": DTPN, "hyper_amn": HyperAMN, "ndm": NDM}
+TWIN_CLASSES = {"pmrc": PMRC, "amn": AMN, "dtpn": DTPN, "hyper_amn": HyperAMN, "ndm": NDM,
+                "sgw_amn": SGWAMN}
 #: Every AMN case: a faster manifold than the default 0.995, so that 12 steps exercise gamma.
 AMN_BASE = {"memory_manifold_size": M_ROWS, "memory_decay": 0.8}
 
@@ -133,7 +134,22 @@ def _ndm_cases():
     return [("ndm",) + case for case in out]
 
 
-CASES = _pmrc_cases() + _amn_cases() + _dtpn_cases() + _hyper_amn_cases() + _ndm_cases()
+SGW_BASE = {"n_candidates": 8, "workspace_size": 3, "k": 3, "memory_manifold_size": M_ROWS,
+            "memory_decay": 0.8, "sparsity": 0.1}
+
+
+def _sgw_amn_cases():
+    """Small competitions (8 candidates, 3 winners) with a heavy sparsity loss; k = 1 and k = P."""
+    out = [({"loss": "mse", "skip": True, "output_memory": False}, dict(SGW_BASE)),
+           ({"loss": "cross_entropy", "skip": False, "output_memory": True},
+            {**SGW_BASE, "k": 1, "temperature": 2.0}),
+           ({"loss": "mse", "skip": False, "output_memory": True},
+            {**SGW_BASE, "k": 8, "workspace_memory": 0.5})]
+    return [("sgw_amn",) + case for case in out]
+
+
+CASES = (_pmrc_cases() + _amn_cases() + _dtpn_cases() + _hyper_amn_cases() + _ndm_cases()
+         + _sgw_amn_cases())
 
 
 def _case_id(case) -> str:
@@ -254,6 +270,7 @@ TABLE_CASES += [("amn", {"memory_manifold_size": M_ROWS, "feedback": f}) for f i
 TABLE_CASES += [("dtpn", {"memory_manifold_size": M_ROWS, "learn_memory": lm}) for lm in (False, True)]
 TABLE_CASES += [("hyper_amn", {"memory_manifold_size": M_ROWS, "feedback": f}) for f in (False, True)]
 TABLE_CASES += [("ndm", {"plasticity": p}) for p in ("neuron", "weight")]
+TABLE_CASES += [("sgw_amn", dict(SGW_BASE))]
 
 
 @pytest.mark.parametrize("kind,cell", TABLE_CASES)
@@ -304,7 +321,9 @@ def _stream(n: int = 60, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
                                random_state=4),
     lambda: memnative.NDM(hidden_size=HIDDEN, integrator="euler", substeps=2, eta=0.5,
                           plasticity="weight", epochs=2, random_state=5),
-], ids=["pmrc-gates", "pmrc-plain", "amn", "dtpn", "hyper_amn", "ndm"])
+    lambda: memnative.SGWAMN(hidden_size=HIDDEN, n_candidates=8, workspace_size=3, k=3,
+                             memory_manifold_size=M_ROWS, memory_decay=0.8, epochs=2, random_state=6),
+], ids=["pmrc-gates", "pmrc-plain", "amn", "dtpn", "hyper_amn", "ndm", "sgw_amn"])
 def test_to_torch_round_trip_predicts_like_the_estimator(est) -> None:
     x, y = _stream()
     est = est().fit(x, y)

@@ -33,8 +33,9 @@ from .dtpn import DTPN
 from .hyper_amn import HyperAMN
 from .ndm import NDM
 from .pmrc import PMRC
+from .sgw_amn import SGWAMN
 
-__all__ = ["AMN", "AMRC", "DTPN", "HyperAMN", "NDM", "PMRC", "TwinBase", "TWINS"]
+__all__ = ["AMN", "AMRC", "DTPN", "HyperAMN", "NDM", "PMRC", "SGWAMN", "TwinBase", "TWINS"]
 
 #: C kind name -> twin class.
 TWINS: Dict[str, Type[TwinBase]] = {
@@ -42,6 +43,7 @@ TWINS: Dict[str, Type[TwinBase]] = {
     "pmrc": PMRC,
     "amn": AMN,
     "ndm": NDM,
+    "sgw_amn": SGWAMN,
     "dtpn": DTPN,
     "hyper_amn": HyperAMN,
 }
