@@ -10,7 +10,7 @@ independent sequences.
 """
 from __future__ import annotations
 
-from . import datasets
+from . import align, datasets
 from ._base import load_estimator as load
 from ._compat import NotFittedError
 from ._errors import FormatError, NumericalError
@@ -18,5 +18,5 @@ from ._cells import AMN, AMRC, DTPN, NDM, PMRC, SGWAMN, HyperAMN
 from ._estimators import MemoryClassifier, MemoryRegressor, create_model, sklearn_expected_failures
 from ._lib import VERSION as __version__
 
-__all__ = ["__version__", "datasets", "AMRC", "PMRC", "AMN", "DTPN", "HyperAMN", "NDM", "SGWAMN", "MemoryRegressor", "MemoryClassifier", "create_model", "load",
+__all__ = ["__version__", "align", "datasets", "AMRC", "PMRC", "AMN", "DTPN", "HyperAMN", "NDM", "SGWAMN", "MemoryRegressor", "MemoryClassifier", "create_model", "load",
            "sklearn_expected_failures", "FormatError", "NumericalError", "NotFittedError"]

@@ -266,6 +266,26 @@ MEM_API mem_status mem_linear_sum_assignment(const double *cost, int64_t n_rows,
                                              int maximize, int64_t *row_ind, int64_t *col_ind,
                                              int64_t capacity);
 
+/* Representation similarity of x (n, d1) and y (n, d2), float32 row-major, rows = the same n
+ * inputs. Products are float32 in blocks of 256 terms summed in float64; the result is the same
+ * for any n_threads (0 = OpenMP default). Non-finite inputs are MEM_ERR_ARG; an input without
+ * variation (CKA undefined) is MEM_ERR_NUMERIC. */
+#define MEM_CKA_LINEAR 0
+#define MEM_CKA_RBF 1
+/* Centred kernel alignment (Kornblith et al. 2019) into *out, in [0, 1]. kernel MEM_CKA_LINEAR, or
+ * MEM_CKA_RBF with bandwidth sigma * sqrt(median squared distance) (sigma > 0; ignored for
+ * linear). debiased: the unbiased HSIC estimator (U-centred Gram matrices; needs n >= 4), else
+ * n >= 2. */
+MEM_API mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_t d2,
+                           int kernel, int debiased, double sigma, int n_threads, double *out);
+#define MEM_RSA_PEARSON 0
+#define MEM_RSA_SPEARMAN 1
+/* Representational similarity analysis into *out: the correlation (Pearson, or Spearman with
+ * average ranks for ties) between the upper triangles of the two dissimilarity matrices
+ * 1 - corr(row i, row j). n >= 3, d1, d2 >= 2; a constant row is MEM_ERR_NUMERIC. */
+MEM_API mem_status mem_rsa(const float *x, const float *y, int64_t n, int64_t d1, int64_t d2,
+                           int method, int n_threads, double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,117 @@
+"""Benchmark of memnative.align: the assignment solver against scipy (and the `lapjv` / `lap`
+packages when installed), and linear CKA against numpy's float32 feature-space computation.
+
+Uniform random float64 costs, one thread (set before numpy loads), median of R runs with min-max,
+ratios against the peers measured in the same run. Prints a markdown table.
+
+    python bench/align.py [--repeats 5] [--sizes 1000 2000 4000] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.optimize import linear_sum_assignment as scipy_lsa  # noqa: E402
+
+from memnative import align  # noqa: E402
+
+
+def _timed(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), min(times), max(times)
+
+
+def _peers():
+    peers = {"scipy": scipy_lsa}
+    try:
+        import lapjv
+        peers["lapjv"] = lambda c: lapjv.lapjv(c)
+    except ImportError:
+        pass
+    try:
+        import lap
+        peers["lap"] = lambda c: lap.lapjv(c)
+    except ImportError:
+        pass
+    return peers
+
+
+def bench_assignment(sizes, repeats):
+    peers = _peers()
+    rows = []
+    for n in sizes:
+        cost = np.random.default_rng(n).random((n, n))
+        ref = cost[scipy_lsa(cost)].sum()
+        got = cost[align.linear_sum_assignment(cost)].sum()
+        assert abs(got - ref) <= 1e-9 * abs(ref), (got, ref)
+        res = {"memnative": _timed(lambda: align.linear_sum_assignment(cost), repeats)}
+        for name, fn in peers.items():
+            if name == "lap" and n > 2000:
+                res[name] = _timed(lambda: fn(cost), 1)  # seconds per run at this size
+            else:
+                res[name] = _timed(lambda: fn(cost), repeats)
+        rows.append((n, res))
+    names = ["memnative"] + list(peers)
+    print("### Linear sum assignment, uniform random float64, 1 thread\n")
+    print("| n | " + " | ".join(f"{k} s (min-max)" for k in names) + " | " +
+          " | ".join(f"{k} / memnative" for k in names[1:]) + " |")
+    print("|---" * (1 + 2 * len(names) - 1) + "|")
+    for n, res in rows:
+        cells = [f"{res[k][0]:.4f} ({res[k][1]:.4f}-{res[k][2]:.4f})" for k in names]
+        ratios = [f"{res[k][0] / res['memnative'][0]:.2f}x" for k in names[1:]]
+        print(f"| {n} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    print()
+
+
+def numpy_linear_cka(X, Y):
+    X = X - X.mean(axis=0, dtype=np.float32)
+    Y = Y - Y.mean(axis=0, dtype=np.float32)
+    xx = np.linalg.norm(X.T @ X)
+    yy = np.linalg.norm(Y.T @ Y)
+    return float(np.linalg.norm(Y.T @ X) ** 2 / (xx * yy))
+
+
+def bench_cka(repeats, n=2000, dims=(256, 512)):
+    print(f"### Linear CKA, n = {n}, float32, 1 thread\n")
+    print("| d | memnative s (min-max) | numpy s (min-max) | numpy / memnative | |diff| |")
+    print("|---|---|---|---|---|")
+    for d in dims:
+        rng = np.random.default_rng(d)
+        X = rng.standard_normal((n, d), dtype=np.float32)
+        Y = (X @ rng.standard_normal((d, d), dtype=np.float32) * 0.1
+             + rng.standard_normal((n, d), dtype=np.float32))
+        ours = _timed(lambda: align.cka(X, Y, n_threads=1), repeats)
+        ref = _timed(lambda: numpy_linear_cka(X, Y), repeats)
+        diff = abs(align.cka(X, Y) - numpy_linear_cka(X.astype(np.float64), Y.astype(np.float64)))
+        print(f"| {d} | {ours[0]:.4f} ({ours[1]:.4f}-{ours[2]:.4f}) | {ref[0]:.4f} "
+              f"({ref[1]:.4f}-{ref[2]:.4f}) | {ref[0] / ours[0]:.2f}x | {diff:.1e} |")
+    print()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
+    p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (smoke run)")
+    p.add_argument("--skip-cka", action="store_true")
+    args = p.parse_args()
+    if args.quick:
+        args.sizes, args.repeats = [300, 600], 3
+    bench_assignment(args.sizes, args.repeats)
+    if not args.skip_cka:
+        bench_cka(args.repeats, n=600 if args.quick else 2000,
+                  dims=(64,) if args.quick else (256, 512))
+
+
+if __name__ == "__main__":
+    main()

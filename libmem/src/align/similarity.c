@@ -1,0 +1,345 @@
+/* Similarity of two representations of the same n inputs: CKA (Kornblith et al., ICML 2019) and
+ * RSA (Kriegeskorte et al. 2008).
+ *
+ * Precision: inputs are float32; products are formed by the float32 GEMM over blocks of SIM_BLOCK
+ * terms (float accumulation inside a block) and the block results are summed in float64, so the
+ * error stays near float32 rounding of single products rather than growing with n. Everything
+ * after the products (norms, centring of Gram matrices, ranks, correlations) is float64 in a fixed
+ * order. The GEMM is deterministic for any thread count, so the results are too.
+ *
+ * Linear CKA uses the feature-space form ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) on
+ * column-centred data (d^2 n work) when d1 + d2 <= n, else the Gram form (n^2 d work). The Gram
+ * products X^T X are symmetric: only the tiles on and above the diagonal are computed.
+ * RBF and debiased CKA work on n x n Gram matrices: K_ij = exp(-|xi - xj|^2 / (2 sigma^2 med)),
+ * med the median of all n^2 squared distances (Kornblith's convention, diagonal included), and the
+ * debiased estimator replaces the centred Gram matrices by their U-centred versions (zero
+ * diagonal; Székely & Rizzo 2014; Song et al. 2012), whose inner product is the unbiased HSIC. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "kernels/gemm.h"
+
+#define SIM_BLOCK 256 /* products summed in float before joining the float64 total */
+#define SIM_TILE 128  /* tile of a symmetric product */
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* acc (m x nn, float64, row-major) = op(A) op(B) with k split in SIM_BLOCK blocks: each block by
+ * the float32 GEMM into tmp, then added to acc in block order. tmp holds m * nn floats. */
+static void gemm_acc(int ta, int tb, int64_t m, int64_t nn, int64_t k, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, double *acc, int64_t ldacc, float *tmp, int nt) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < nn; j++) acc[i * ldacc + j] = 0.0;
+    for (int64_t k0 = 0; k0 < k; k0 += SIM_BLOCK) {
+        int64_t kc = min64(SIM_BLOCK, k - k0);
+        const float *ab = ta ? a + k0 * lda : a + k0;
+        const float *bb = tb ? b + k0 : b + k0 * ldb;
+        mem_gemm_f32(ta, tb, m, nn, kc, 1.0f, ab, lda, bb, ldb, 0.0f, tmp, nn, nt);
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < nn; j++) acc[i * ldacc + j] += (double)tmp[i * nn + j];
+    }
+}
+
+/* Squared Frobenius norm of A^T A (A: n x d), from the tiles on and above the diagonal. */
+static double gram_t_norm2(const float *a, int64_t n, int64_t d, double *acc, float *tmp, int nt) {
+    double total = 0.0;
+    for (int64_t p = 0; p < d; p += SIM_TILE)
+        for (int64_t q = p; q < d; q += SIM_TILE) {
+            int64_t mp = min64(SIM_TILE, d - p), mq = min64(SIM_TILE, d - q);
+            gemm_acc(1, 0, mp, mq, n, a + p, d, a + q, d, acc, mq, tmp, nt);
+            double s = 0.0;
+            for (int64_t e = 0; e < mp * mq; e++) s += acc[e] * acc[e];
+            total += (p == q ? 1.0 : 2.0) * s;
+        }
+    return total;
+}
+
+/* Column-centred float32 copy of x (n x d); means in float64. */
+static void center_columns(const float *x, int64_t n, int64_t d, float *out, double *mean) {
+    for (int64_t j = 0; j < d; j++) mean[j] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+    for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) out[i * d + j] = (float)((double)x[i * d + j] - mean[j]);
+}
+
+static mem_status check_matrix(const char *fn, const char *name, const float *x, int64_t n, int64_t d) {
+    if (x == NULL) return mem_fail(MEM_ERR_ARG, "%s: argument '%s' is NULL", fn, name);
+    for (int64_t q = 0; q < n * d; q++)
+        if (!isfinite(x[q]))
+            return mem_fail(MEM_ERR_ARG, "%s: %s[%lld, %lld] = %g is not finite", fn, name,
+                            (long long)(q / d), (long long)(q % d), (double)x[q]);
+    return MEM_OK;
+}
+
+static mem_status check_sizes(const char *fn, int64_t n, int64_t n_min, int64_t d1, int64_t d2) {
+    if (n < n_min)
+        return mem_fail(MEM_ERR_ARG, "%s: n=%lld must be >= %lld", fn, (long long)n, (long long)n_min);
+    if (d1 < 1 || d2 < 1)
+        return mem_fail(MEM_ERR_ARG, "%s: d1=%lld and d2=%lld must be >= 1", fn, (long long)d1,
+                        (long long)d2);
+    int64_t big = d1 > d2 ? d1 : d2;
+    if (n > (INT64_MAX / 8) / (n > big ? n : big) / 4)
+        return mem_fail(MEM_ERR_ARG, "%s: n=%lld with d=%lld is too large", fn, (long long)n, (long long)big);
+    return MEM_OK;
+}
+
+/* ---- Gram matrices (n x n, float64) ----------------------------------------------------------- */
+
+/* Quickselect: the k-th smallest of v[0..len) (v is reordered). */
+static double select_kth(double *v, int64_t len, int64_t k) {
+    int64_t lo = 0, hi = len - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return v[k];
+    }
+    return v[k];
+}
+
+/* K = Xc Xc^T (linear) or the RBF kernel of x; work holds n x n doubles (for the median). */
+static mem_status gram(const float *xc, int64_t n, int64_t d, int rbf, double sigma, double *k,
+                       double *work, float *tmp, int nt) {
+    gemm_acc(0, 1, n, n, d, xc, d, xc, d, k, n, tmp, nt);
+    if (!rbf) return MEM_OK;
+    int64_t nn = n * n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double s = k[i * n + i] + k[j * n + j] - 2.0 * k[i * n + j];
+            work[i * n + j] = s > 0.0 ? s : 0.0;
+        }
+    for (int64_t i = 0; i < n; i++) work[i * n + i] = 0.0;
+    memcpy(k, work, (size_t)nn * sizeof(double));
+    double med = select_kth(work, nn, nn / 2);
+    if (nn % 2 == 0) { /* numpy's median: mean of the two middle values */
+        double lower = work[0];
+        for (int64_t q = 1; q < nn / 2; q++) lower = work[q] > lower ? work[q] : lower;
+        med = 0.5 * (med + lower);
+    }
+    if (!(med > 0.0))
+        return mem_fail(MEM_ERR_NUMERIC, "mem_cka: the median squared distance is 0; the RBF bandwidth is undefined");
+    double scale = -1.0 / (2.0 * sigma * sigma * med);
+    for (int64_t q = 0; q < nn; q++) k[q] = exp(k[q] * scale);
+    return MEM_OK;
+}
+
+/* Centring (H K H) or U-centring of a Gram matrix, in place. */
+static void center_gram(double *k, int64_t n, int unbiased, double *means) {
+    if (unbiased)
+        for (int64_t i = 0; i < n; i++) k[i * n + i] = 0.0;
+    for (int64_t j = 0; j < n; j++) means[j] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) means[j] += k[i * n + j];
+    double total = 0.0;
+    for (int64_t j = 0; j < n; j++) total += means[j];
+    if (unbiased) {
+        for (int64_t j = 0; j < n; j++) means[j] = means[j] / (double)(n - 2) - total / (double)(n - 2) / (2.0 * (double)(n - 1));
+    } else {
+        for (int64_t j = 0; j < n; j++) means[j] = means[j] / (double)n - total / (double)n / (2.0 * (double)n);
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) k[i * n + j] -= means[i] + means[j];
+    if (unbiased)
+        for (int64_t i = 0; i < n; i++) k[i * n + i] = 0.0;
+}
+
+static double dot(const double *a, const double *b, int64_t len) {
+    double s = 0.0;
+    for (int64_t q = 0; q < len; q++) s += a[q] * b[q];
+    return s;
+}
+
+mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_t d2, int kernel,
+                   int debiased, double sigma, int n_threads, double *out) {
+    const char *fn = "mem_cka";
+    MEM_CHECK(check_sizes(fn, n, debiased ? 4 : 2, d1, d2));
+    if (kernel != MEM_CKA_LINEAR && kernel != MEM_CKA_RBF)
+        return mem_fail(MEM_ERR_ARG, "%s: kernel=%d must be MEM_CKA_LINEAR (0) or MEM_CKA_RBF (1)", fn, kernel);
+    if (kernel == MEM_CKA_RBF && !(sigma > 0.0 && sigma < INFINITY))
+        return mem_fail(MEM_ERR_ARG, "%s: sigma=%g must be finite and > 0", fn, sigma);
+    MEM_REQUIRE_ARG(out, fn);
+    MEM_CHECK(check_matrix(fn, "x", x, n, d1));
+    MEM_CHECK(check_matrix(fn, "y", y, n, d2));
+    int nt = n_threads;
+    int64_t dmax = d1 > d2 ? d1 : d2;
+    int feature = kernel == MEM_CKA_LINEAR && !debiased && d1 + d2 <= n;
+    float *xc = mem_alloc_zeroed((size_t)(n * d1), sizeof(float));
+    float *yc = mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
+    double *mean = mem_alloc_zeroed((size_t)(dmax > n ? dmax : n), sizeof(double));
+    size_t accn = feature ? (size_t)(dmax > SIM_TILE ? dmax : SIM_TILE) * (size_t)(dmax > SIM_TILE ? dmax : SIM_TILE) : (size_t)(n * n);
+    double *acc = mem_alloc_zeroed(accn, sizeof(double));
+    double *acc2 = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
+    double *work = (!feature && kernel == MEM_CKA_RBF) ? mem_alloc_zeroed(accn, sizeof(double)) : NULL;
+    float *tmp = mem_alloc_zeroed(accn, sizeof(float));
+    mem_status st = MEM_OK;
+    if (!xc || !yc || !mean || !acc || !tmp || (!feature && !acc2) || (!feature && kernel == MEM_CKA_RBF && !work)) {
+        st = mem_fail(MEM_ERR_NOMEM, "%s: cannot allocate work memory for n=%lld, d=%lld", fn, (long long)n, (long long)dmax);
+        goto done;
+    }
+    center_columns(x, n, d1, xc, mean);
+    center_columns(y, n, d2, yc, mean);
+    double hsic, nx, ny;
+    if (feature) {
+        gemm_acc(1, 0, d2, d1, n, yc, d2, xc, d1, acc, d1, tmp, nt);
+        hsic = dot(acc, acc, d1 * d2);
+        nx = sqrt(gram_t_norm2(xc, n, d1, acc, tmp, nt));
+        ny = sqrt(gram_t_norm2(yc, n, d2, acc, tmp, nt));
+    } else {
+        int rbf = kernel == MEM_CKA_RBF;
+        if ((st = gram(xc, n, d1, rbf, sigma, acc, work, tmp, nt)) != MEM_OK) goto done;
+        if ((st = gram(yc, n, d2, rbf, sigma, acc2, work, tmp, nt)) != MEM_OK) goto done;
+        center_gram(acc, n, debiased, mean);
+        center_gram(acc2, n, debiased, mean);
+        hsic = dot(acc, acc2, n * n);
+        nx = sqrt(dot(acc, acc, n * n));
+        ny = sqrt(dot(acc2, acc2, n * n));
+    }
+    if (!(nx > 0.0) || !(ny > 0.0)) {
+        st = mem_fail(MEM_ERR_NUMERIC, "%s: %s has no variation left after centring; CKA is undefined", fn,
+                      nx > 0.0 ? "y" : "x");
+        goto done;
+    }
+    *out = hsic / (nx * ny);
+done:
+    mem_free_aligned(xc);
+    mem_free_aligned(yc);
+    mem_free_aligned(mean);
+    mem_free_aligned(acc);
+    mem_free_aligned(acc2);
+    mem_free_aligned(work);
+    mem_free_aligned(tmp);
+    return st;
+}
+
+/* ---- RSA -------------------------------------------------------------------------------------- */
+
+typedef struct rank_item {
+    double v;
+    int64_t i;
+} rank_item;
+
+static int rank_cmp(const void *pa, const void *pb) {
+    const rank_item *a = pa, *b = pb;
+    if (a->v < b->v) return -1;
+    if (a->v > b->v) return 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+/* Replaces v by its ranks (1-based; ties get their average rank). */
+static mem_status rank_average(double *v, int64_t len) {
+    rank_item *it = malloc((size_t)len * sizeof(rank_item));
+    if (!it) return mem_fail(MEM_ERR_NOMEM, "mem_rsa: cannot allocate %lld ranks", (long long)len);
+    for (int64_t q = 0; q < len; q++) it[q] = (rank_item){v[q], q};
+    qsort(it, (size_t)len, sizeof(rank_item), rank_cmp);
+    for (int64_t a = 0; a < len;) {
+        int64_t b = a + 1;
+        while (b < len && it[b].v == it[a].v) b++;
+        double r = 0.5 * (double)(a + 1 + b); /* mean of ranks a+1 .. b */
+        for (int64_t q = a; q < b; q++) v[it[q].i] = r;
+        a = b;
+    }
+    free(it);
+    return MEM_OK;
+}
+
+static double pearson(const double *a, const double *b, int64_t len) {
+    double ma = 0.0, mb = 0.0;
+    for (int64_t q = 0; q < len; q++) {
+        ma += a[q];
+        mb += b[q];
+    }
+    ma /= (double)len;
+    mb /= (double)len;
+    double sab = 0.0, saa = 0.0, sbb = 0.0;
+    for (int64_t q = 0; q < len; q++) {
+        double da = a[q] - ma, db = b[q] - mb;
+        sab += da * db;
+        saa += da * da;
+        sbb += db * db;
+    }
+    if (!(saa > 0.0) || !(sbb > 0.0)) return NAN;
+    return sab / sqrt(saa * sbb);
+}
+
+/* Upper triangle (i < j) of the RDM 1 - corr(row i, row j) of x, into tri (n(n-1)/2 values). */
+static mem_status rdm(const char *name, const float *x, int64_t n, int64_t d, double *tri, double *g,
+                      float *z, float *tmp, int nt) {
+    for (int64_t i = 0; i < n; i++) {
+        const float *r = x + i * d;
+        double m = 0.0, s = 0.0;
+        for (int64_t j = 0; j < d; j++) m += r[j];
+        m /= (double)d;
+        for (int64_t j = 0; j < d; j++) s += ((double)r[j] - m) * ((double)r[j] - m);
+        if (!(s > 0.0))
+            return mem_fail(MEM_ERR_NUMERIC, "mem_rsa: row %lld of %s is constant; its correlations are undefined",
+                            (long long)i, name);
+        double inv = 1.0 / sqrt(s);
+        for (int64_t j = 0; j < d; j++) z[i * d + j] = (float)(((double)r[j] - m) * inv);
+    }
+    gemm_acc(0, 1, n, n, d, z, d, z, d, g, n, tmp, nt);
+    int64_t q = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++) tri[q++] = 1.0 - g[i * n + j];
+    return MEM_OK;
+}
+
+mem_status mem_rsa(const float *x, const float *y, int64_t n, int64_t d1, int64_t d2, int method,
+                   int n_threads, double *out) {
+    const char *fn = "mem_rsa";
+    MEM_CHECK(check_sizes(fn, n, 3, d1, d2));
+    if (d1 < 2 || d2 < 2)
+        return mem_fail(MEM_ERR_ARG, "%s: d1=%lld and d2=%lld must be >= 2 (a correlation needs two features)",
+                        fn, (long long)d1, (long long)d2);
+    if (method != MEM_RSA_PEARSON && method != MEM_RSA_SPEARMAN)
+        return mem_fail(MEM_ERR_ARG, "%s: method=%d must be MEM_RSA_PEARSON (0) or MEM_RSA_SPEARMAN (1)", fn, method);
+    MEM_REQUIRE_ARG(out, fn);
+    MEM_CHECK(check_matrix(fn, "x", x, n, d1));
+    MEM_CHECK(check_matrix(fn, "y", y, n, d2));
+    int64_t len = n * (n - 1) / 2, dmax = d1 > d2 ? d1 : d2;
+    double *ta = mem_alloc_zeroed((size_t)len, sizeof(double));
+    double *tb = mem_alloc_zeroed((size_t)len, sizeof(double));
+    double *g = mem_alloc_zeroed((size_t)(n * n), sizeof(double));
+    float *z = mem_alloc_zeroed((size_t)(n * dmax), sizeof(float));
+    float *tmp = mem_alloc_zeroed((size_t)(n * n), sizeof(float));
+    mem_status st = MEM_OK;
+    if (!ta || !tb || !g || !z || !tmp) {
+        st = mem_fail(MEM_ERR_NOMEM, "%s: cannot allocate work memory for n=%lld", fn, (long long)n);
+        goto done;
+    }
+    if ((st = rdm("x", x, n, d1, ta, g, z, tmp, n_threads)) != MEM_OK) goto done;
+    if ((st = rdm("y", y, n, d2, tb, g, z, tmp, n_threads)) != MEM_OK) goto done;
+    if (method == MEM_RSA_SPEARMAN) {
+        if ((st = rank_average(ta, len)) != MEM_OK) goto done;
+        if ((st = rank_average(tb, len)) != MEM_OK) goto done;
+    }
+    double r = pearson(ta, tb, len);
+    if (isnan(r)) {
+        st = mem_fail(MEM_ERR_NUMERIC, "%s: a dissimilarity matrix is constant; the correlation is undefined", fn);
+        goto done;
+    }
+    *out = r;
+done:
+    mem_free_aligned(ta);
+    mem_free_aligned(tb);
+    mem_free_aligned(g);
+    mem_free_aligned(z);
+    mem_free_aligned(tmp);
+    return st;
+}
