@@ -217,11 +217,138 @@ static void test_assignment_args(void) {
     CHECK_STATUS(mem_linear_sum_assignment(bad, 2, 2, 1, ri, ci, 2), MEM_ERR_ARG);
 }
 
+
+/* ---- similarity ------------------------------------------------------------------------------- */
+
+/* Linear CKA in double precision, feature-space form, straight loops. */
+static double cka_ref(const float *x, const float *y, int n, int d1, int d2) {
+    double *xc = malloc(sizeof(double) * n * d1), *yc = malloc(sizeof(double) * n * d2);
+    for (int pass = 0; pass < 2; pass++) {
+        const float *a = pass ? y : x;
+        double *c = pass ? yc : xc;
+        int d = pass ? d2 : d1;
+        for (int j = 0; j < d; j++) {
+            double m = 0;
+            for (int i = 0; i < n; i++) m += a[i * d + j];
+            m /= n;
+            for (int i = 0; i < n; i++) c[i * d + j] = a[i * d + j] - m;
+        }
+    }
+    double hxy = 0, hxx = 0, hyy = 0;
+    for (int p = 0; p < d1; p++)
+        for (int q = 0; q < d2; q++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += xc[i * d1 + p] * yc[i * d2 + q];
+            hxy += s * s;
+        }
+    for (int p = 0; p < d1; p++)
+        for (int q = 0; q < d1; q++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += xc[i * d1 + p] * xc[i * d1 + q];
+            hxx += s * s;
+        }
+    for (int p = 0; p < d2; p++)
+        for (int q = 0; q < d2; q++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += yc[i * d2 + p] * yc[i * d2 + q];
+            hyy += s * s;
+        }
+    free(xc);
+    free(yc);
+    return hxy / sqrt(hxx * hyy);
+}
+
+static void test_cka(void) {
+    test_rng r = {2024};
+    const int shapes[][3] = {{40, 5, 3}, {300, 20, 33}, {30, 40, 20}, {400, 140, 130}};
+    for (int s = 0; s < 4; s++) {
+        int n = shapes[s][0], d1 = shapes[s][1], d2 = shapes[s][2];
+        float *x = malloc(sizeof(float) * n * d1), *y = malloc(sizeof(float) * n * d2);
+        test_fill(&r, x, (int64_t)n * d1, -1.0, 3.0);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d2; j++) y[i * d2 + j] = x[i * d1 + j % d1] * 0.5f + (float)test_range(&r, -1, 1);
+        double v1, v2, vs, vx;
+        CHECK_OK(mem_cka(x, y, n, d1, d2, MEM_CKA_LINEAR, 0, 1.0, 1, &v1));
+        CHECK_OK(mem_cka(x, y, n, d1, d2, MEM_CKA_LINEAR, 0, 1.0, 2, &v2));
+        CHECK_OK(mem_cka(y, x, n, d2, d1, MEM_CKA_LINEAR, 0, 1.0, 0, &vs));
+        CHECK_OK(mem_cka(x, x, n, d1, d1, MEM_CKA_LINEAR, 0, 1.0, 0, &vx));
+        double want = cka_ref(x, y, n, d1, d2);
+        CHECK_MSG(fabs(v1 - want) < 1e-6, "cka %dx%d,%d: %.9f vs reference %.9f", n, d1, d2, v1, want);
+        CHECK(memcmp(&v1, &v2, sizeof v1) == 0); /* same bits for any thread count */
+        CHECK(fabs(vs - v1) < 1e-7 && fabs(vx - 1.0) < 1e-6 && v1 >= 0.0 && v1 <= 1.0);
+        for (int k = 0; k < 2; k++)
+            for (int db = 0; db < 2; db++) {
+                double g, gx;
+                CHECK_OK(mem_cka(x, y, n, d1, d2, k, db, 0.8, 0, &g));
+                CHECK_OK(mem_cka(x, x, n, d1, d1, k, db, 0.8, 0, &gx));
+                CHECK(g > -0.1 && g <= 1.0 && fabs(gx - 1.0) < 1e-6);
+                if (k == 0 && db == 0) CHECK(fabs(g - v1) < 1e-6); /* Gram and feature forms agree */
+            }
+        free(x);
+        free(y);
+    }
+}
+
+static void test_rsa(void) {
+    test_rng r = {77};
+    int n = 30, d1 = 6, d2 = 4;
+    float x[30 * 6], y[30 * 4];
+    test_fill(&r, x, n * d1, -1, 1);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d2; j++) y[i * d2 + j] = x[i * d1 + j] + 0.5f * (float)test_range(&r, -1, 1);
+    /* reference: RDMs by straight loops in double, Pearson of the upper triangles */
+    int len = n * (n - 1) / 2;
+    double *a = malloc(sizeof(double) * len), *b = malloc(sizeof(double) * len);
+    for (int pass = 0; pass < 2; pass++) {
+        const float *m = pass ? y : x;
+        int d = pass ? d2 : d1, q = 0;
+        double *t = pass ? b : a;
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) {
+                double mi = 0, mj = 0, sij = 0, sii = 0, sjj = 0;
+                for (int k = 0; k < d; k++) {
+                    mi += m[i * d + k];
+                    mj += m[j * d + k];
+                }
+                mi /= d;
+                mj /= d;
+                for (int k = 0; k < d; k++) {
+                    double u = m[i * d + k] - mi, w = m[j * d + k] - mj;
+                    sij += u * w;
+                    sii += u * u;
+                    sjj += w * w;
+                }
+                t[q++] = 1.0 - sij / sqrt(sii * sjj);
+            }
+    }
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (int q = 0; q < len; q++) {
+        ma += a[q] / len;
+        mb += b[q] / len;
+    }
+    for (int q = 0; q < len; q++) {
+        sab += (a[q] - ma) * (b[q] - mb);
+        saa += (a[q] - ma) * (a[q] - ma);
+        sbb += (b[q] - mb) * (b[q] - mb);
+    }
+    double want = sab / sqrt(saa * sbb), got, sp, self;
+    CHECK_OK(mem_rsa(x, y, n, d1, d2, MEM_RSA_PEARSON, 0, &got));
+    CHECK_MSG(fabs(got - want) < 1e-9, "rsa %.12f vs %.12f", got, want);
+    CHECK_OK(mem_rsa(x, y, n, d1, d2, MEM_RSA_SPEARMAN, 0, &sp));
+    CHECK(sp > 0.2 && sp <= 1.0);
+    CHECK_OK(mem_rsa(x, x, n, d1, d1, MEM_RSA_SPEARMAN, 0, &self));
+    CHECK(fabs(self - 1.0) < 1e-12);
+    free(a);
+    free(b);
+}
+
 int main(void) {
     test_random_small();
     test_special();
     test_large_ties();
     test_kernels_agree();
     test_assignment_args();
+    test_cka();
+    test_rsa();
     TEST_MAIN_END();
 }

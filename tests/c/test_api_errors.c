@@ -222,6 +222,40 @@ int main(void) {
     CHECK_STATUS(mem_model_metadata(m, meta, 4, NULL), MEM_ERR_ARG);
     CHECK_STATUS(mem_model_metadata(NULL, meta, 4, &i64), MEM_ERR_ARG);
 
+    /* alignment and similarity */
+    {
+        double cost[4] = {1, 2, 3, 4}, val;
+        int64_t ri[2], ci[2];
+        float fx[12] = {1, 2, 3, 4, 5, 7, 7, 8, 9, 1, 0, 2}, fy[12] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8};
+        CHECK_STATUS(mem_linear_sum_assignment(NULL, 2, 2, 0, ri, ci, 2), MEM_ERR_ARG);
+        CHECK_STATUS(mem_linear_sum_assignment(cost, -1, 2, 0, ri, ci, 2), MEM_ERR_ARG);
+        CHECK_STATUS(mem_linear_sum_assignment(cost, 2, 2, 0, NULL, ci, 2), MEM_ERR_ARG);
+        CHECK_STATUS(mem_linear_sum_assignment(cost, 2, 2, 0, ri, NULL, 2), MEM_ERR_ARG);
+        CHECK_STATUS(mem_linear_sum_assignment(cost, 2, 2, 0, ri, ci, 1), MEM_ERR_SHAPE);
+        cost[2] = NAN;
+        CHECK_STATUS(mem_linear_sum_assignment(cost, 2, 2, 1, ri, ci, 2), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(NULL, fy, 4, 3, 3, MEM_CKA_LINEAR, 0, 1.0, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(fx, NULL, 4, 3, 3, MEM_CKA_LINEAR, 0, 1.0, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(fx, fy, 4, 3, 3, MEM_CKA_LINEAR, 0, 1.0, 0, NULL), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(fx, fy, -4, 3, 3, MEM_CKA_LINEAR, 0, 1.0, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(fx, fy, 4, 0, 3, MEM_CKA_LINEAR, 0, 1.0, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(fx, fy, 3, 3, 3, MEM_CKA_LINEAR, 1, 1.0, 0, &val), MEM_ERR_ARG); /* debiased: n >= 4 */
+        CHECK_STATUS(mem_cka(fx, fy, 4, 3, 3, 7, 0, 1.0, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(fx, fy, 4, 3, 3, MEM_CKA_RBF, 0, NAN, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_cka(fx, fy, 4, 3, 3, MEM_CKA_RBF, 0, -1.0, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_rsa(NULL, fy, 4, 3, 3, MEM_RSA_PEARSON, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_rsa(fx, fy, 4, 3, 3, MEM_RSA_PEARSON, 0, NULL), MEM_ERR_ARG);
+        CHECK_STATUS(mem_rsa(fx, fy, 2, 3, 3, MEM_RSA_PEARSON, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_rsa(fx, fy, 4, 1, 3, MEM_RSA_PEARSON, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_rsa(fx, fy, 4, 3, 3, 9, 0, &val), MEM_ERR_ARG);
+        fx[4] = NAN;
+        CHECK_STATUS(mem_cka(fx, fy, 4, 3, 3, MEM_CKA_LINEAR, 0, 1.0, 0, &val), MEM_ERR_ARG);
+        CHECK_STATUS(mem_rsa(fx, fy, 4, 3, 3, MEM_RSA_SPEARMAN, 0, &val), MEM_ERR_ARG);
+        float flat[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        CHECK_STATUS(mem_cka(flat, fy, 4, 3, 3, MEM_CKA_LINEAR, 0, 1.0, 0, &val), MEM_ERR_NUMERIC);
+        CHECK_STATUS(mem_rsa(flat, fy, 4, 3, 3, MEM_RSA_PEARSON, 0, &val), MEM_ERR_NUMERIC);
+    }
+
     mem_model_free(m);
     mem_config_free(cfg);
     TEST_MAIN_END();

@@ -281,8 +281,9 @@ MEM_API mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1
 #define MEM_RSA_PEARSON 0
 #define MEM_RSA_SPEARMAN 1
 /* Representational similarity analysis into *out: the correlation (Pearson, or Spearman with
- * average ranks for ties) between the upper triangles of the two dissimilarity matrices
- * 1 - corr(row i, row j). n >= 3, d1, d2 >= 2; a constant row is MEM_ERR_NUMERIC. */
+ * average ranks for ties; dissimilarities equal to 2^-40 tie) between the upper triangles of the
+ * two dissimilarity matrices 1 - corr(row i, row j), computed in float64. n >= 3, d1, d2 >= 2; a
+ * constant row is MEM_ERR_NUMERIC. */
 MEM_API mem_status mem_rsa(const float *x, const float *y, int64_t n, int64_t d1, int64_t d2,
                            int method, int n_threads, double *out);
 

@@ -5,7 +5,8 @@
  * terms (float accumulation inside a block) and the block results are summed in float64, so the
  * error stays near float32 rounding of single products rather than growing with n. Everything
  * after the products (norms, centring of Gram matrices, ranks, correlations) is float64 in a fixed
- * order. The GEMM is deterministic for any thread count, so the results are too.
+ * order (RSA's dissimilarities are float64 from the start, see rdm). The GEMMs are deterministic
+ * for any thread count, so the results are too.
  *
  * Linear CKA uses the feature-space form ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) on
  * column-centred data (d^2 n work) when d1 + d2 <= n, else the Gram form (n^2 d work). The Gram
@@ -278,9 +279,11 @@ static double pearson(const double *a, const double *b, int64_t len) {
     return sab / sqrt(saa * sbb);
 }
 
-/* Upper triangle (i < j) of the RDM 1 - corr(row i, row j) of x, into tri (n(n-1)/2 values). */
+/* Upper triangle (i < j) of the RDM 1 - corr(row i, row j) of x, into tri (n(n-1)/2 values).
+ * In float64 throughout (standardised rows, products): rows with the same pattern must give
+ * exactly equal dissimilarities, or Spearman's average ranks would split their ties. */
 static mem_status rdm(const char *name, const float *x, int64_t n, int64_t d, double *tri, double *g,
-                      float *z, float *tmp, int nt) {
+                      double *z, int nt) {
     for (int64_t i = 0; i < n; i++) {
         const float *r = x + i * d;
         double m = 0.0, s = 0.0;
@@ -291,9 +294,9 @@ static mem_status rdm(const char *name, const float *x, int64_t n, int64_t d, do
             return mem_fail(MEM_ERR_NUMERIC, "mem_rsa: row %lld of %s is constant; its correlations are undefined",
                             (long long)i, name);
         double inv = 1.0 / sqrt(s);
-        for (int64_t j = 0; j < d; j++) z[i * d + j] = (float)(((double)r[j] - m) * inv);
+        for (int64_t j = 0; j < d; j++) z[i * d + j] = ((double)r[j] - m) * inv;
     }
-    gemm_acc(0, 1, n, n, d, z, d, z, d, g, n, tmp, nt);
+    mem_gemm_f64(0, 1, n, n, d, 1.0, z, d, z, d, 0.0, g, n, nt);
     int64_t q = 0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = i + 1; j < n; j++) tri[q++] = 1.0 - g[i * n + j];
@@ -316,16 +319,21 @@ mem_status mem_rsa(const float *x, const float *y, int64_t n, int64_t d1, int64_
     double *ta = mem_alloc_zeroed((size_t)len, sizeof(double));
     double *tb = mem_alloc_zeroed((size_t)len, sizeof(double));
     double *g = mem_alloc_zeroed((size_t)(n * n), sizeof(double));
-    float *z = mem_alloc_zeroed((size_t)(n * dmax), sizeof(float));
-    float *tmp = mem_alloc_zeroed((size_t)(n * n), sizeof(float));
+    double *z = mem_alloc_zeroed((size_t)(n * dmax), sizeof(double));
     mem_status st = MEM_OK;
-    if (!ta || !tb || !g || !z || !tmp) {
+    if (!ta || !tb || !g || !z) {
         st = mem_fail(MEM_ERR_NOMEM, "%s: cannot allocate work memory for n=%lld", fn, (long long)n);
         goto done;
     }
-    if ((st = rdm("x", x, n, d1, ta, g, z, tmp, n_threads)) != MEM_OK) goto done;
-    if ((st = rdm("y", y, n, d2, tb, g, z, tmp, n_threads)) != MEM_OK) goto done;
+    if ((st = rdm("x", x, n, d1, ta, g, z, n_threads)) != MEM_OK) goto done;
+    if ((st = rdm("y", y, n, d2, tb, g, z, n_threads)) != MEM_OK) goto done;
     if (method == MEM_RSA_SPEARMAN) {
+        /* Dissimilarities equal up to rounding (a duplicated input against itself, identical
+         * patterns) must tie: snap them to a 2^-40 grid before ranking. */
+        for (int64_t q = 0; q < len; q++) {
+            ta[q] = rint(ta[q] * 0x1p40) * 0x1p-40;
+            tb[q] = rint(tb[q] * 0x1p40) * 0x1p-40;
+        }
         if ((st = rank_average(ta, len)) != MEM_OK) goto done;
         if ((st = rank_average(tb, len)) != MEM_OK) goto done;
     }
@@ -340,6 +348,5 @@ done:
     mem_free_aligned(tb);
     mem_free_aligned(g);
     mem_free_aligned(z);
-    mem_free_aligned(tmp);
     return st;
 }
