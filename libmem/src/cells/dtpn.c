@@ -282,7 +282,7 @@ const mem_kind mem_kind_dtpn = {
            "memory manifold around a recurrent tanh layer",
     .params = dtpn_params,
     .n_params = (int)(sizeof dtpn_params / sizeof dtpn_params[0]),
-    .default_learning_rate = 0.01, /* provisional until the sweep (bench/learning_rate_sweep.md) */
+    .default_learning_rate = 0.02, /* bench/learning_rate_sweep.md */
     .default_skip = 1,
     .layout = dtpn_layout,
     .diag_names = dtpn_diag_names,
