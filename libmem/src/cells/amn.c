@@ -386,7 +386,7 @@ const mem_kind mem_kind_amn = {
            "associative memory manifold",
     .params = amn_params,
     .n_params = (int)(sizeof amn_params / sizeof amn_params[0]),
-    .default_learning_rate = 0.01, /* provisional until the benchmark sweep covers AMN */
+    .default_learning_rate = 0.03, /* bench/learning_rate_sweep.md */
     .default_skip = 1,
     .layout = amn_layout,
     .diag_names = amn_diag_names,

@@ -300,7 +300,7 @@ const mem_kind mem_kind_pmrc = {
            "learned memory gate",
     .params = pmrc_config,
     .n_params = (int)(sizeof pmrc_config / sizeof pmrc_config[0]),
-    .default_learning_rate = 0.01, /* provisional, until the benchmark sweep */
+    .default_learning_rate = 0.03, /* bench/learning_rate_sweep.md */
     .default_skip = 0,
     .layout = pmrc_layout,
     .diag_names = mem_echo_memory_diag_names,
