@@ -267,7 +267,7 @@ MEM_API mem_status mem_linear_sum_assignment(const double *cost, int64_t n_rows,
                                              int64_t capacity);
 
 /* Representation similarity of x (n, d1) and y (n, d2), float32 row-major, rows = the same n
- * inputs. Products are float32 in blocks of 256 terms summed in float64; the result is the same
+ * inputs. Products are float32 in blocks of 512 terms summed in float64; the result is the same
  * for any n_threads (0 = OpenMP default). Non-finite inputs are MEM_ERR_ARG; an input without
  * variation (CKA undefined) is MEM_ERR_NUMERIC. */
 #define MEM_CKA_LINEAR 0

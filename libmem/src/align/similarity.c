@@ -9,8 +9,8 @@
  * for any thread count, so the results are too.
  *
  * Linear CKA uses the feature-space form ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) on
- * column-centred data (d^2 n work) when d1 + d2 <= n, else the Gram form (n^2 d work). The Gram
- * products X^T X are symmetric: only the tiles on and above the diagonal are computed.
+ * column-centred data (d^2 n work) when d1 + d2 <= n, else the Gram form (n^2 d work). The three
+ * products come from the symmetric Z^T Z, Z = [Xc | Yc], of which only the upper strips are formed.
  * RBF and debiased CKA work on n x n Gram matrices: K_ij = exp(-|xi - xj|^2 / (2 sigma^2 med)),
  * med the median of all n^2 squared distances (Kornblith's convention, diagonal included), and the
  * debiased estimator replaces the centred Gram matrices by their U-centred versions (zero
@@ -23,8 +23,12 @@
 #include "core/error.h"
 #include "kernels/gemm.h"
 
-#define SIM_BLOCK 256 /* products summed in float before joining the float64 total */
-#define SIM_TILE 128  /* tile of a symmetric product */
+#ifndef SIM_BLOCK
+#define SIM_BLOCK 512 /* products summed in float before joining the float64 total */
+#endif
+#ifndef SIM_TILE
+#define SIM_TILE 128  /* row strip of a symmetric product */
+#endif
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -44,28 +48,49 @@ static void gemm_acc(int ta, int tb, int64_t m, int64_t nn, int64_t k, const flo
     }
 }
 
-/* Squared Frobenius norm of A^T A (A: n x d), from the tiles on and above the diagonal. */
-static double gram_t_norm2(const float *a, int64_t n, int64_t d, double *acc, float *tmp, int nt) {
-    double total = 0.0;
-    for (int64_t p = 0; p < d; p += SIM_TILE)
-        for (int64_t q = p; q < d; q += SIM_TILE) {
-            int64_t mp = min64(SIM_TILE, d - p), mq = min64(SIM_TILE, d - q);
-            gemm_acc(1, 0, mp, mq, n, a + p, d, a + q, d, acc, mq, tmp, nt);
-            double s = 0.0;
-            for (int64_t e = 0; e < mp * mq; e++) s += acc[e] * acc[e];
-            total += (p == q ? 1.0 : 2.0) * s;
+/* The three squared Frobenius norms of linear CKA from one symmetric product: Z = [Xc | Yc]
+ * (n x (d1 + d2)), Z^T Z holds Xc^T Xc, Yc^T Yc and Yc^T Xc as blocks. Only the row strips on
+ * and above the diagonal are formed (strip p: rows [p, p + SIM_TILE), columns [p, D)), one GEMM
+ * per block of n, so the work is ~(1 + SIM_TILE / D) / 2 of the full product. */
+static void cka_norms(const float *z, int64_t n, int64_t d1, int64_t d2, double *acc, float *tmp,
+                      int nt, double *hxx, double *hyy, double *hxy) {
+    const int64_t dd = d1 + d2;
+    double sxx = 0.0, syy = 0.0, sxy = 0.0;
+    for (int64_t p = 0; p < dd; p += SIM_TILE) {
+        int64_t mp = min64(SIM_TILE, dd - p), w = dd - p;
+        gemm_acc(1, 0, mp, w, n, z + p, dd, z + p, dd, acc, w, tmp, nt);
+        for (int64_t i = 0; i < mp; i++) {
+            const double *r = acc + i * w;
+            int64_t gi = p + i; /* row of Z^T Z; columns from gi on (the upper triangle) */
+            double e = r[i] * r[i];
+            double *diag = gi < d1 ? &sxx : &syy;
+            *diag += e;
+            double xx = 0.0, yy = 0.0, xy = 0.0;
+            for (int64_t j = i + 1; j < w; j++) {
+                int64_t gj = p + j;
+                double v2 = r[j] * r[j];
+                if (gj < d1) xx += v2;
+                else if (gi >= d1) yy += v2;
+                else xy += v2;
+            }
+            sxx += 2.0 * xx;
+            syy += 2.0 * yy;
+            sxy += xy;
         }
-    return total;
+    }
+    *hxx = sxx;
+    *hyy = syy;
+    *hxy = sxy;
 }
 
-/* Column-centred float32 copy of x (n x d); means in float64. */
-static void center_columns(const float *x, int64_t n, int64_t d, float *out, double *mean) {
+/* Column-centred float32 copy of x (n x d) into out (row stride ldo); means in float64. */
+static void center_columns(const float *x, int64_t n, int64_t d, float *out, int64_t ldo, double *mean) {
     for (int64_t j = 0; j < d; j++) mean[j] = 0.0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
     for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) out[i * d + j] = (float)((double)x[i * d + j] - mean[j]);
+        for (int64_t j = 0; j < d; j++) out[i * ldo + j] = (float)((double)x[i * d + j] - mean[j]);
 }
 
 static mem_status check_matrix(const char *fn, const char *name, const float *x, int64_t n, int64_t d) {
@@ -181,28 +206,30 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     int nt = n_threads;
     int64_t dmax = d1 > d2 ? d1 : d2;
     int feature = kernel == MEM_CKA_LINEAR && !debiased && d1 + d2 <= n;
-    float *xc = mem_alloc_zeroed((size_t)(n * d1), sizeof(float));
-    float *yc = mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
+    /* feature form: xc is Z = [Xc | Yc] (n x (d1 + d2)); Gram form: xc and yc apart */
+    float *xc = mem_alloc_zeroed((size_t)(n * (d1 + d2)), sizeof(float));
+    float *yc = feature ? xc + d1 : mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
     double *mean = mem_alloc_zeroed((size_t)(dmax > n ? dmax : n), sizeof(double));
-    size_t accn = feature ? (size_t)(dmax > SIM_TILE ? dmax : SIM_TILE) * (size_t)(dmax > SIM_TILE ? dmax : SIM_TILE) : (size_t)(n * n);
+    size_t accn = feature ? (size_t)SIM_TILE * (size_t)(d1 + d2) : (size_t)(n * n);
     double *acc = mem_alloc_zeroed(accn, sizeof(double));
     double *acc2 = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
     double *work = (!feature && kernel == MEM_CKA_RBF) ? mem_alloc_zeroed(accn, sizeof(double)) : NULL;
     float *tmp = mem_alloc_zeroed(accn, sizeof(float));
     mem_status st = MEM_OK;
-    if (!xc || !yc || !mean || !acc || !tmp || (!feature && !acc2) || (!feature && kernel == MEM_CKA_RBF && !work)) {
+    if (!xc || (!feature && !yc) || !mean || !acc || !tmp || (!feature && !acc2) || (!feature && kernel == MEM_CKA_RBF && !work)) {
         st = mem_fail(MEM_ERR_NOMEM, "%s: cannot allocate work memory for n=%lld, d=%lld", fn, (long long)n, (long long)dmax);
         goto done;
     }
-    center_columns(x, n, d1, xc, mean);
-    center_columns(y, n, d2, yc, mean);
     double hsic, nx, ny;
     if (feature) {
-        gemm_acc(1, 0, d2, d1, n, yc, d2, xc, d1, acc, d1, tmp, nt);
-        hsic = dot(acc, acc, d1 * d2);
-        nx = sqrt(gram_t_norm2(xc, n, d1, acc, tmp, nt));
-        ny = sqrt(gram_t_norm2(yc, n, d2, acc, tmp, nt));
+        center_columns(x, n, d1, xc, d1 + d2, mean);
+        center_columns(y, n, d2, yc, d1 + d2, mean);
+        cka_norms(xc, n, d1, d2, acc, tmp, nt, &nx, &ny, &hsic);
+        nx = sqrt(nx);
+        ny = sqrt(ny);
     } else {
+        center_columns(x, n, d1, xc, d1, mean);
+        center_columns(y, n, d2, yc, d2, mean);
         int rbf = kernel == MEM_CKA_RBF;
         if ((st = gram(xc, n, d1, rbf, sigma, acc, work, tmp, nt)) != MEM_OK) goto done;
         if ((st = gram(yc, n, d2, rbf, sigma, acc2, work, tmp, nt)) != MEM_OK) goto done;
@@ -220,7 +247,7 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     *out = hsic / (nx * ny);
 done:
     mem_free_aligned(xc);
-    mem_free_aligned(yc);
+    if (!feature) mem_free_aligned(yc);
     mem_free_aligned(mean);
     mem_free_aligned(acc);
     mem_free_aligned(acc2);
