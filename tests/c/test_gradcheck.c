@@ -343,15 +343,17 @@ static const kind_cases per_kind[] = {
      {CASE("sparsity=0.3"), CASE("k=8", "temperature=2"), CASE("k=1", "loss=cross_entropy"),
       CASE("workspace_memory=0.5", "skip=0", "output_memory=1"), NULL},
      CASE("hidden_size=5", "n_candidates=8", "workspace_size=3", "k=3", "memory_manifold_size=3", "memory_decay=0.5")},
-    /* dtpn: a small, fast-forgetting manifold as for amn; fixed rates, and a slow echo and memory. */
+    /* dtpn: a small, fast-forgetting manifold as for amn (the generic rows cover both losses and
+     * the readout options); one row with fixed, exact (unspread) rates, a slow echo and memory and
+     * a slower manifold. */
     {"dtpn",
-     {CASE("learn_memory=0", "spread_init=0"), CASE("beta=0.9", "alpha=0.02", "skip=0"),
-      CASE("memory_decay=0.95", "loss=cross_entropy", "output_memory=1"), NULL},
+     {CASE("learn_memory=0", "spread_init=0", "beta=0.9", "alpha=0.02", "skip=0", "memory_decay=0.95"), NULL},
      CASE("hidden_size=5", "memory_manifold_size=3", "memory_decay=0.5")},
     /* hyper_amn: as amn, with fast per-head decays 0.4..0.7 (the array parameter, set by test_model
-     * from comma-separated values); feedback on and off, one head, four heads. */
+     * from comma-separated values); the generic rows run with feedback, these add feedback off, one
+     * head and four heads. */
     {"hyper_amn",
-     {CASE("feedback=1"), CASE("feedback=0"), CASE("n_heads=1", "memory_decays=0.5", "dt=0.5"),
+     {CASE("feedback=0"), CASE("n_heads=1", "memory_decays=0.5", "dt=0.5"),
       CASE("n_heads=4", "memory_decays=0.5,0.6,0.7,0.4", "loss=cross_entropy", "output_memory=1"), NULL},
      CASE("hidden_size=4", "n_heads=2", "memory_manifold_size=3", "memory_decays=0.5,0.6")},
 };
