@@ -1,8 +1,10 @@
 """Benchmark of memnative.align: the assignment solver against scipy (and the `lapjv` / `lap`
 packages when installed), and linear CKA against numpy's float32 feature-space computation.
 
-Uniform random float64 costs, one thread (set before numpy loads), median of R runs with min-max,
-ratios against the peers measured in the same run. Prints a markdown table.
+Uniform random float64 costs, one thread (set before numpy loads), median of R runs with min-max
+(the solvers take turns within each round, so a shared machine's load hits them alike), ratios
+against the peers measured in the same run; `lap` runs once at n > 2000 (seconds per run).
+Prints a markdown table.
 
     python bench/align.py [--repeats 5] [--sizes 1000 2000 4000] [--quick]
 """
@@ -22,13 +24,21 @@ from scipy.optimize import linear_sum_assignment as scipy_lsa  # noqa: E402
 from memnative import align  # noqa: E402
 
 
-def _timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), min(times), max(times)
+def _race(fns, repeats, once=()):
+    """Median, min and max seconds of each function over `repeats` rounds. Every round runs each
+    function once, in an order rotated per round, so that all of them see the same machine load
+    (the machine may be shared). Names in `once` run in the first round only."""
+    times = {name: [] for name in fns}
+    names = list(fns)
+    for r in range(repeats):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            if r > 0 and name in once:
+                continue
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {k: (float(np.median(v)), min(v), max(v)) for k, v in times.items()}
 
 
 def _peers():
@@ -54,12 +64,10 @@ def bench_assignment(sizes, repeats):
         ref = cost[scipy_lsa(cost)].sum()
         got = cost[align.linear_sum_assignment(cost)].sum()
         assert abs(got - ref) <= 1e-9 * abs(ref), (got, ref)
-        res = {"memnative": _timed(lambda: align.linear_sum_assignment(cost), repeats)}
+        fns = {"memnative": lambda: align.linear_sum_assignment(cost)}
         for name, fn in peers.items():
-            if name == "lap" and n > 2000:
-                res[name] = _timed(lambda: fn(cost), 1)  # seconds per run at this size
-            else:
-                res[name] = _timed(lambda: fn(cost), repeats)
+            fns[name] = (lambda f: (lambda: f(cost)))(fn)
+        res = _race(fns, repeats, once=("lap",) if n > 2000 else ())
         rows.append((n, res))
     names = ["memnative"] + list(peers)
     print("### Linear sum assignment, uniform random float64, 1 thread\n")
@@ -90,8 +98,9 @@ def bench_cka(repeats, n=2000, dims=(256, 512)):
         X = rng.standard_normal((n, d), dtype=np.float32)
         Y = (X @ rng.standard_normal((d, d), dtype=np.float32) * 0.1
              + rng.standard_normal((n, d), dtype=np.float32))
-        ours = _timed(lambda: align.cka(X, Y, n_threads=1), repeats)
-        ref = _timed(lambda: numpy_linear_cka(X, Y), repeats)
+        res = _race({"memnative": lambda: align.cka(X, Y, n_threads=1),
+                     "numpy": lambda: numpy_linear_cka(X, Y)}, repeats)
+        ours, ref = res["memnative"], res["numpy"]
         diff = abs(align.cka(X, Y) - numpy_linear_cka(X.astype(np.float64), Y.astype(np.float64)))
         print(f"| {d} | {ours[0]:.4f} ({ours[1]:.4f}-{ours[2]:.4f}) | {ref[0]:.4f} "
               f"({ref[1]:.4f}-{ref[2]:.4f}) | {ref[0] / ours[0]:.2f}x | {diff:.1e} |")
