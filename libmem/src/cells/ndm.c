@@ -500,7 +500,7 @@ const mem_kind mem_kind_ndm = {
            "plastic weights that evolve by an ODE during every sequence",
     .params = ndm_params,
     .n_params = (int)(sizeof ndm_params / sizeof ndm_params[0]),
-    .default_learning_rate = 0.01, /* provisional until the sweep */
+    .default_learning_rate = 0.03, /* bench/learning_rate_sweep.md */
     .default_skip = 0,
     .layout = ndm_layout,
     .diag_names = ndm_diag_names,

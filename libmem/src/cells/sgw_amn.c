@@ -506,7 +506,7 @@ const mem_kind mem_kind_sgw_amn = {
            "a Hebbian memory, broadcast and an associative memory manifold",
     .params = sgw_params,
     .n_params = (int)(sizeof sgw_params / sizeof sgw_params[0]),
-    .default_learning_rate = 0.01, /* provisional until the sweep */
+    .default_learning_rate = 0.1, /* bench/learning_rate_sweep.md */
     .default_skip = 1,
     .layout = sgw_layout,
     .diag_names = sgw_diag_names,
