@@ -22,6 +22,7 @@
  * again (Uᵀ, Vᵀ, Kᵀ, Qᵀ products and one fused pass over 𝓜), plus window GEMMs for the
  * parameter gradients. Compiled twice (float and double, see core/real.h). */
 #define MEM_GENERIC_SOURCE
+#include "cells/amn_window.h"
 #include "cells/cell_util.h"
 #include "cells/liquid.h"
 #include "core/error.h"
@@ -48,17 +49,6 @@ static amn_index amn_find(const mem_arch *a) {
     ix.gamma = mem_arch_find_param(a, "gamma_logit");
     ix.rho = mem_arch_find_param(a, "rho_logit");
     return ix;
-}
-
-/* Values derived once per window from the parameters (the `per_window` block after proj). */
-typedef struct amn_window {
-    mem_real *lam, *c, *sc, *d_lam, *d_c, *d_sc, *rho, *omr; /* each H */
-} amn_window;
-
-static amn_window amn_window_at(mem_real *base, int64_t H) {
-    amn_window w = {base, base + H, base + 2 * H, base + 3 * H, base + 4 * H, base + 5 * H, base + 6 * H,
-                    base + 7 * H};
-    return w;
 }
 
 /* Sizes: state S, forward cache E per step (f, e, om, r, v, ℓ̃ | q, k), backward scratch BW per
@@ -91,22 +81,8 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
     const mem_real *rate_a = net->w + a->params[ix.a].offset;
     const mem_real *nu = net->w + a->params[ix.nu].offset;
     const mem_real *rho_logit = net->w + a->params[ix.rho].offset;
-    const amn_window wv = amn_window_at(proj + T * B * P, H);
-    for (int64_t j = 0; j < H; j++) {
-        const mem_real w = mr_exp(nu[j]);
-        const mem_real lam = mr_exp(-w), c = mr_sqrt(-mr_expm1(-2 * w));
-        const mem_real th = mr_tanh(w / 2), sc = mr_sqrt(th);
-        wv.lam[j] = lam;
-        wv.c[j] = c;
-        wv.sc[j] = sc;
-        wv.d_lam[j] = -w * lam;
-        /* d sqrt(1 - Λ²)/dν = w Λ² / c and d sqrt(tanh(w/2))/dν = w (1 - tanh²) / (4 sc); both are
-         * infinite at w = 0 (ν below about -745), where the unit is a pure integrator: 0 there. */
-        wv.d_c[j] = c > 0 ? w * lam * lam / c : MEM_R(0);
-        wv.d_sc[j] = sc > 0 ? w * (MEM_R(1) - th) * (MEM_R(1) + th) / (4 * sc) : MEM_R(0);
-        wv.rho[j] = mr_sigmoid(rho_logit[j]);
-        wv.omr[j] = mr_sigmoid(-rho_logit[j]);
-    }
+    const mem_amn_window wv = mem_amn_window_at(proj + T * B * P, H);
+    mem_amn_window_fill(&wv, H, nu, rho_logit);
     /* The input projections of the whole window, hoisted out of the time loop. */
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_in].offset, I, MEM_R(0), proj, P,
                   net->n_threads);
@@ -173,7 +149,7 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
     const mem_real dt = (mem_real)a->hyper[0];
     const mem_real *U = ix.U >= 0 ? net->w + a->params[ix.U].offset : NULL;
     const mem_real *rate_a = net->w + a->params[ix.a].offset;
-    const amn_window wv = amn_window_at((mem_real *)proj + TB * P, H);
+    const mem_amn_window wv = mem_amn_window_at((mem_real *)proj + TB * P, H);
     const mem_manifold mf = amn_manifold(net, &ix, M, H);
     mem_real *partials = scratch + TB * BW; /* per block: dρ | dν | dγ | temporaries (4 H) */
 
@@ -343,7 +319,7 @@ static mem_status amn_layout(const mem_config *cfg, mem_arch *a) {
     MEM_CHECK(mem_arch_add_state(a, "manifold", 2, mh, ax_mh));
     a->hyper[0] = mem_config_value(cfg, "dt");
     a->proj_per_step = 2 * H;
-    a->per_window = 8 * H;
+    a->per_window = MEM_AMN_WINDOW_ARRAYS * H;
     a->extra_per_step = AMN_E(H, M);
     a->bwd_per_step = AMN_BW(H, M);
     a->grad_per_block = 6 * H + 1;

@@ -19,6 +19,7 @@
  * A lane past its length holds every state; its output is the held z̄ (a function of the state).
  * Compiled twice (float and double, see core/real.h). */
 #define MEM_GENERIC_SOURCE
+#include "cells/amn_window.h"
 #include "cells/cell_util.h"
 #include "cells/liquid.h"
 #include "core/error.h"
@@ -78,14 +79,9 @@ static hyper_dims hyper_dims_of(const mem_arch *a, const hyper_index *ix) {
 }
 
 /* Per-window values of head h (after the window's projections). */
-typedef struct hyper_window {
-    mem_real *lam, *c, *sc, *d_lam, *d_c, *d_sc, *rho, *omr; /* each H */
-} hyper_window;
-
-static hyper_window hyper_window_at(mem_real *base, int64_t H, int64_t h) {
-    mem_real *p = base + h * 8 * H;
-    hyper_window w = {p, p + H, p + 2 * H, p + 3 * H, p + 4 * H, p + 5 * H, p + 6 * H, p + 7 * H};
-    return w;
+/* Head h's window values (amn_window.h), one block of MEM_AMN_WINDOW_ARRAYS · H per head. */
+static mem_amn_window hyper_window_at(mem_real *base, int64_t H, int64_t h) {
+    return mem_amn_window_at(base + h * MEM_AMN_WINDOW_ARRAYS * H, H);
 }
 
 static void hyper_manifolds(const mem_net *net, const hyper_index *ix, const hyper_dims *d, mem_manifold *mf) {
@@ -117,21 +113,8 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
     const mem_real *b_G = net->w + a->params[ix.b_G].offset;
     mem_real *win = proj + T * B * P;
     for (int64_t h = 0; h < N; h++) {
-        const hyper_window wv = hyper_window_at(win, H, h);
-        for (int64_t j = 0; j < H; j++) {
-            /* as amn.c: with w = e^ν, 1 - Λ² = -expm1(-2w) and (1 - Λ)/(1 + Λ) = tanh(w/2) */
-            const mem_real w = mr_exp(nu[h * H + j]);
-            const mem_real lam = mr_exp(-w), c = mr_sqrt(-mr_expm1(-2 * w));
-            const mem_real th = mr_tanh(w / 2), sc = mr_sqrt(th);
-            wv.lam[j] = lam;
-            wv.c[j] = c;
-            wv.sc[j] = sc;
-            wv.d_lam[j] = -w * lam;
-            wv.d_c[j] = c > 0 ? w * lam * lam / c : MEM_R(0);
-            wv.d_sc[j] = sc > 0 ? w * (MEM_R(1) - th) * (MEM_R(1) + th) / (4 * sc) : MEM_R(0);
-            wv.rho[j] = mr_sigmoid(rho_logit[h * H + j]);
-            wv.omr[j] = mr_sigmoid(-rho_logit[h * H + j]);
-        }
+        const mem_amn_window wv = hyper_window_at(win, H, h);
+        mem_amn_window_fill(&wv, H, nu + h * H, rho_logit + h * H);
     }
     /* The input projections of the whole window: W_in, every head's W_λ (one (N·H) x I matrix)
      * and the gate's G_x. */
@@ -165,7 +148,7 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
                 }
                 const mem_real *drive = proj + (t * B + lane) * P, *p_lam = drive + H, *p_gate = p_lam + NH;
                 for (int64_t h = 0; h < N; h++) {
-                    const hyper_window wv = hyper_window_at(win, H, h);
+                    const mem_amn_window wv = hyper_window_at(win, H, h);
                     const mem_real *Uh = U ? U + h * H * H : NULL;
                     const mem_real *s_p = prev + h * H, *l_p = prev + NH + h * H, *M_p = prev + 2 * NH + h * M * H;
                     mem_real *s = next + h * H, *l = next + NH + h * H, *M_n = next + 2 * NH + h * M * H;
@@ -297,7 +280,7 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
                     }
                 /* each head's AMN core, as amn.c's backward with dz = g_zh[h] */
                 for (int64_t h = 0; h < N; h++) {
-                    const hyper_window wv = hyper_window_at(win, H, h);
+                    const mem_amn_window wv = hyper_window_at(win, H, h);
                     mem_real *gs = gst + h * H, *gl = gst + NH + h * H, *gM = gst + 2 * NH + h * M * H;
                     const mem_real *dzh = g_zh + h * H;
                     const mem_real *f = cache + h * d.EH, *e = f + H, *om = e + H, *r = om + H, *v = r + H;
@@ -343,7 +326,7 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         const mem_real *d_rho = partials + blk * GPB, *d_nu = d_rho + NH, *d_gamma = d_nu + NH, *d_X = d_gamma + N;
         for (int64_t h = 0; h < N; h++) {
-            const hyper_window wv = hyper_window_at(win, H, h);
+            const mem_amn_window wv = hyper_window_at(win, H, h);
             for (int64_t j = 0; j < H; j++) {
                 g_rho[h * H + j] += d_rho[h * H + j] * wv.rho[j] * wv.omr[j];
                 g_nu[h * H + j] += d_nu[h * H + j];
@@ -485,7 +468,7 @@ static mem_status hyper_layout(const mem_config *cfg, mem_arch *a) {
     MEM_CHECK(mem_arch_add_state(a, "zbar", 1, &H, ax_h));
     a->hyper[0] = mem_config_value(cfg, "dt");
     a->proj_per_step = H + N * H + N;
-    a->per_window = 8 * N * H;
+    a->per_window = MEM_AMN_WINDOW_ARRAYS * N * H;
     a->extra_per_step = N * (6 * H + 2 * M) + 2 * N * H + N;
     a->bwd_per_step = N * (3 * H + 2 * M) + N;
     a->grad_per_block = 4 * N * H + 2 * N + N * N + 4 * H;
