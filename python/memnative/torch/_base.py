@@ -120,11 +120,13 @@ class TwinBase(nn.Module):
         """Names of the state tensors, in the C state table's order (``output`` last, if any)."""
         return self.cell_state_names + (("output",) if self.output_memory else ())
 
-    def _state_sizes(self) -> Dict[str, int]:
-        sizes = {name: self.hidden_size for name in self.cell_state_names}
+    def _state_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        """Per-lane shape of each state tensor (the C state table's): (hidden_size,) for the cell's
+        states unless a twin says otherwise (a manifold is (M, H)), (n_outputs,) for ``output``."""
+        shapes = {name: (self.hidden_size,) for name in self.cell_state_names}
         if self.output_memory:
-            sizes["output"] = self.n_outputs
-        return sizes
+            shapes["output"] = (self.n_outputs,)
+        return shapes
 
     def load_parameters(self, params: Mapping[str, np.ndarray], strict: bool = True) -> None:
         """Copy parameter values in (e.g. from an estimator's ``parameters_``), by C name.
@@ -187,20 +189,25 @@ class TwinBase(nn.Module):
 
     def _prepare_state(self, state: Optional[Mapping[str, Tensor]], batch: int,
                        like: Tensor) -> State:
-        sizes = self._state_sizes()
+        """The start state, each tensor (batch, *per-lane shape). A given state may be per lane or
+        shared by every lane, each tensor flat or in its per-lane shape."""
+        shapes = self._state_shapes()
         if state is None:
-            return {name: like.new_zeros(batch, size) for name, size in sizes.items()}
-        if set(state) != set(sizes):
-            raise KeyError(f"state must have exactly the names {list(sizes)}, got {list(state)}")
+            return {name: like.new_zeros(batch, *shape) for name, shape in shapes.items()}
+        if set(state) != set(shapes):
+            raise KeyError(f"state must have exactly the names {list(shapes)}, got {list(state)}")
         out = {}
-        for name, size in sizes.items():
+        for name, shape in shapes.items():
+            size = math.prod(shape)
             value = torch.as_tensor(state[name], dtype=like.dtype, device=like.device)
+            if len(shape) > 1 and value.ndim >= len(shape) and tuple(value.shape[-len(shape):]) == shape:
+                value = value.reshape(*value.shape[:value.ndim - len(shape)], size)
             if value.ndim == 1:  # one state for every lane (e.g. a stream's memory)
                 value = value.expand(batch, -1)
             if tuple(value.shape) != (batch, size):
                 raise ValueError(f"state[{name!r}] has shape {tuple(value.shape)}, expected "
                                  f"({batch}, {size})")
-            out[name] = value
+            out[name] = value.reshape(batch, *shape)
         return out
 
     def _active_mask(self, lengths: Optional[Lengths], batch: int, steps: int,

@@ -28,7 +28,7 @@ are (batch, H).
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -164,24 +164,10 @@ class AMN(TwinBase):
 
     # ---- the manifold state is (batch, M, H) ---------------------------------------------------
 
-    def _state_sizes(self) -> Dict[str, int]:
-        sizes = super()._state_sizes()
-        sizes["manifold"] = self.memory_manifold_size * self.hidden_size
-        return sizes
-
-    def _prepare_state(self, state: Optional[Mapping[str, Tensor]], batch: int,
-                       like: Tensor) -> State:
-        M, H = self.memory_manifold_size, self.hidden_size
-        if state is not None and "manifold" in state:
-            flat = dict(state)
-            value = torch.as_tensor(state["manifold"], dtype=like.dtype, device=like.device)
-            if value.ndim >= 2 and tuple(value.shape[-2:]) == (M, H):
-                value = value.reshape(*value.shape[:-2], M * H)
-            flat["manifold"] = value
-            state = flat
-        out = super()._prepare_state(state, batch, like)
-        out["manifold"] = out["manifold"].reshape(batch, M, H)
-        return out
+    def _state_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        shapes = super()._state_shapes()
+        shapes["manifold"] = (self.memory_manifold_size, self.hidden_size)
+        return shapes
 
     # ---- the cell -----------------------------------------------------------------------------
 

@@ -16,44 +16,17 @@ as ``mem_model_predict``). The state ``manifold`` is (batch, M, H); ``e``, ``n``
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from ._base import State, TwinBase, _check_rate
 
-__all__ = ["DTPN", "ManifoldStateMixin"]
+__all__ = ["DTPN"]
 
 
-class ManifoldStateMixin:
-    """A twin whose state ``manifold`` is (batch, M, H) rather than flat (the C state table holds
-    (M, H) per lane). Needs ``memory_manifold_size`` and ``hidden_size``."""
-
-    memory_manifold_size: int
-    hidden_size: int
-
-    def _state_sizes(self) -> Dict[str, int]:
-        sizes = super()._state_sizes()  # type: ignore[misc]
-        sizes["manifold"] = self.memory_manifold_size * self.hidden_size
-        return sizes
-
-    def _prepare_state(self, state: Optional[Mapping[str, Tensor]], batch: int,
-                       like: Tensor) -> State:
-        M, H = self.memory_manifold_size, self.hidden_size
-        if state is not None and "manifold" in state:
-            flat = dict(state)
-            value = torch.as_tensor(state["manifold"], dtype=like.dtype, device=like.device)
-            if value.ndim >= 2 and tuple(value.shape[-2:]) == (M, H):
-                value = value.reshape(*value.shape[:-2], M * H)
-            flat["manifold"] = value
-            state = flat
-        out = super()._prepare_state(state, batch, like)  # type: ignore[misc]
-        out["manifold"] = out["manifold"].reshape(batch, M, H)
-        return out
-
-
-class DTPN(ManifoldStateMixin, TwinBase):
+class DTPN(TwinBase):
     """DTPN (dual-track persistence network) with libmem's readout, as a ``torch.nn.Module``.
 
     Parameters
@@ -145,6 +118,11 @@ class DTPN(ManifoldStateMixin, TwinBase):
 
     def _init_param(self, name: str, data: Tensor, factory: Dict[str, object]) -> None:
         self.register_parameter(name, nn.Parameter(data.to(**factory)))  # type: ignore[arg-type]
+
+    def _state_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        shapes = super()._state_shapes()
+        shapes["manifold"] = (self.memory_manifold_size, self.hidden_size)
+        return shapes
 
     def _cell(self, x: Tensor, state: State, active: Optional[Tensor]) -> Tuple[Tensor, State]:
         beta = torch.sigmoid(self.beta_logit)

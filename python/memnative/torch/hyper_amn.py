@@ -17,7 +17,7 @@ Past its length a sequence holds every state and its z is the held zbar (its rea
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -150,30 +150,9 @@ class HyperAMN(TwinBase):
 
     def _state_shapes(self) -> Dict[str, Tuple[int, ...]]:
         N, H, M = self.n_heads, self.hidden_size, self.memory_manifold_size
-        return {"s": (N, H), "lru": (N, H), "manifold": (N, M, H), "zbar": (H,)}
-
-    def _state_sizes(self) -> Dict[str, int]:
-        sizes = super()._state_sizes()
-        for name, shape in self._state_shapes().items():
-            sizes[name] = math.prod(shape)
-        return sizes
-
-    def _prepare_state(self, state: Optional[Mapping[str, Tensor]], batch: int,
-                       like: Tensor) -> State:
-        shapes = self._state_shapes()
-        if state is not None:  # accept the C shapes per lane (or per batch): flatten them
-            flat = dict(state)
-            for name, shape in shapes.items():
-                if name in state and len(shape) > 1:
-                    value = torch.as_tensor(state[name], dtype=like.dtype, device=like.device)
-                    if value.ndim >= len(shape) and tuple(value.shape[-len(shape):]) == shape:
-                        value = value.reshape(*value.shape[:value.ndim - len(shape)], -1)
-                    flat[name] = value
-            state = flat
-        out = super()._prepare_state(state, batch, like)
-        for name, shape in shapes.items():
-            out[name] = out[name].reshape(batch, *shape)
-        return out
+        shapes = super()._state_shapes()
+        shapes.update(s=(N, H), lru=(N, H), manifold=(N, M, H), zbar=(H,))
+        return shapes
 
     # ---- the cell -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ P is (H,) (``plasticity="neuron"``: P_i scales row i of F) or (H, H) (``"weight"
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F_
@@ -101,24 +101,10 @@ class NDM(TwinBase):
     def _init(self, name: str, data: Tensor, factory: Dict[str, object]) -> None:
         self.register_parameter(name, nn.Parameter(data.to(**factory)))  # type: ignore[arg-type]
 
-    def _state_sizes(self) -> Dict[str, int]:
-        sizes = super()._state_sizes()
-        sizes["F"] = self.hidden_size * self.hidden_size
-        return sizes
-
-    def _prepare_state(self, state: Optional[Mapping[str, Tensor]], batch: int,
-                       like: Tensor) -> State:
-        H = self.hidden_size
-        if state is not None and "F" in state:
-            flat = dict(state)
-            value = torch.as_tensor(state["F"], dtype=like.dtype, device=like.device)
-            if value.ndim >= 2 and tuple(value.shape[-2:]) == (H, H):
-                value = value.reshape(*value.shape[:-2], H * H)
-            flat["F"] = value
-            state = flat
-        out = super()._prepare_state(state, batch, like)
-        out["F"] = out["F"].reshape(batch, H, H)
-        return out
+    def _state_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        shapes = super()._state_shapes()
+        shapes["F"] = (self.hidden_size, self.hidden_size)
+        return shapes
 
     def _cell(self, x: Tensor, state: State, active: Optional[Tensor]) -> Tuple[Tensor, State]:
         eta = F_.softplus(self.eta_hat)

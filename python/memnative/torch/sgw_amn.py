@@ -18,7 +18,7 @@ z is the read-out of the held state, ``tanh(E w) + M^T softmax(Q tanh(E w))``, a
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -107,30 +107,12 @@ class SGWAMN(TwinBase):
     def _init(self, name: str, data: Tensor, factory: Dict[str, object]) -> None:
         self.register_parameter(name, nn.Parameter(data.to(**factory)))  # type: ignore[arg-type]
 
-    def _state_sizes(self) -> Dict[str, int]:
-        sizes = super()._state_sizes()
-        sizes["workspace"] = self.workspace_size
-        sizes["workspace_memory"] = self.workspace_size ** 2
-        sizes["manifold"] = self.memory_manifold_size * self.hidden_size
-        return sizes
-
-    def _prepare_state(self, state: Optional[Mapping[str, Tensor]], batch: int,
-                       like: Tensor) -> State:
-        shapes = {"workspace_memory": (self.workspace_size, self.workspace_size),
-                  "manifold": (self.memory_manifold_size, self.hidden_size)}
-        if state is not None:
-            flat = dict(state)
-            for name, shape in shapes.items():
-                if name in state:
-                    value = torch.as_tensor(state[name], dtype=like.dtype, device=like.device)
-                    if value.ndim >= 2 and tuple(value.shape[-2:]) == shape:
-                        value = value.reshape(*value.shape[:-2], shape[0] * shape[1])
-                    flat[name] = value
-            state = flat
-        out = super()._prepare_state(state, batch, like)
-        for name, shape in shapes.items():
-            out[name] = out[name].reshape(batch, *shape)
-        return out
+    def _state_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        shapes = super()._state_shapes()
+        shapes["workspace"] = (self.workspace_size,)
+        shapes["workspace_memory"] = (self.workspace_size, self.workspace_size)
+        shapes["manifold"] = (self.memory_manifold_size, self.hidden_size)
+        return shapes
 
     def _cell(self, x: Tensor, state: State, active: Optional[Tensor]) -> Tuple[Tensor, State]:
         gamma, one_minus_gamma = torch.sigmoid(self.gamma_logit), torch.sigmoid(-self.gamma_logit)
