@@ -24,7 +24,6 @@ and, where ``SETTINGS`` says so, the learning rate (else each kind's default, fr
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from typing import Any, Dict, List, Optional
@@ -33,6 +32,8 @@ import numpy as np
 
 import memnative
 from memnative import datasets
+
+from learning import nrmse, stream_data  # bench/learning.py: the same tasks and metric
 
 CLASSES = {"dtpn": memnative.DTPN, "hyper_amn": memnative.HyperAMN}
 #: (task, cell) -> estimator keywords beyond n_threads and random_state
@@ -49,11 +50,6 @@ SETTINGS: Dict[tuple, Dict[str, Any]] = {
 TARGETS = {"mackey_glass": 0.03, "narma10": 0.5, "adding": 1.0 / 60.0}
 
 
-def nrmse(pred: np.ndarray, truth: np.ndarray) -> float:
-    pred, truth = np.ravel(pred), np.ravel(truth)
-    return float(np.sqrt(np.mean((pred - truth) ** 2) / np.var(truth)))
-
-
 def run(task: str, cell: str, threads: int, quick: bool) -> Dict[str, Any]:
     kw = dict(SETTINGS[(task, cell)])
     if quick:
@@ -63,11 +59,8 @@ def run(task: str, cell: str, threads: int, quick: bool) -> Dict[str, Any]:
         n_train = 500 if quick else 5000
         X, y = datasets.adding_problem(n_train, 50, random_state=1)
         Xt, yt = datasets.adding_problem(1000, 50, random_state=2)
-    elif task == "mackey_glass":
-        X, y, Xt, yt = datasets.mackey_glass_forecast(2000, 1000)
     else:
-        data_x, data_y = datasets.narma10(4000, random_state=0)
-        X, y, Xt, yt = data_x[:3000], data_y[:3000], data_x[3000:], data_y[3000:]
+        X, y, Xt, yt = stream_data(task)
     t0 = time.perf_counter()
     est.fit(X, y)
     wall = time.perf_counter() - t0

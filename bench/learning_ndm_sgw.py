@@ -20,9 +20,7 @@ import numpy as np
 import memnative
 from memnative import datasets
 
-
-def nrmse(pred: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((pred.ravel() - y.ravel()) ** 2) / np.var(y)))
+from learning import nrmse, stream_data  # bench/learning.py: the same tasks and metric
 
 
 def make(cell: str, lr, epochs: int, extra: dict, **kw):
@@ -31,12 +29,8 @@ def make(cell: str, lr, epochs: int, extra: dict, **kw):
 
 
 def run(cell: str, task: str, lr, epochs: int, extra: dict, hidden: int) -> str:
-    if task == "mg":
-        Xtr, ytr, Xte, yte = datasets.mackey_glass_forecast(2000, 1000)
-    elif task == "narma":
-        X, y = datasets.narma10(4000, random_state=0)
-        Xtr, ytr, Xte, yte = X[:3000], y[:3000], X[3000:], y[3000:]
     if task in ("mg", "narma"):
+        Xtr, ytr, Xte, yte = stream_data("mackey_glass" if task == "mg" else "narma10")
         est = make(cell, lr, epochs, extra, hidden_size=hidden)
         t0 = time.perf_counter()
         est.fit(Xtr, ytr)

@@ -25,20 +25,11 @@ import numpy as np
 import memnative
 from memnative import datasets
 
-
-def nrmse(pred: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.ravel(pred) - np.ravel(truth)) ** 2) / np.var(truth)))
-
-
-def stream_task(name: str):
-    if name == "mackey_glass":
-        return datasets.mackey_glass_forecast(2000, 1000)
-    X, y = datasets.narma10(4000, random_state=0)
-    return X[:3000], y[:3000], X[3000:], y[3000:]
+from learning import nrmse, stream_data  # bench/learning.py: the same tasks and metric
 
 
 def run_stream(cell: str, name: str, lr: float, epochs: int, params: Dict[str, Any]) -> float:
-    Xtr, ytr, Xte, yte = stream_task(name)
+    Xtr, ytr, Xte, yte = stream_data(name)
     est = memnative.MemoryRegressor(cell=cell, cell_params=params or None, hidden_size=32,
                                     epochs=epochs, learning_rate=lr, n_threads=1, random_state=0)
     est.fit(Xtr, ytr)
