@@ -342,6 +342,127 @@ static void test_rsa(void) {
     free(b);
 }
 
+/* Size of the axis tagged `tag` in the model's parameter table (0 when absent). */
+static int64_t axis_size(mem_model *m, const char *tag) {
+    for (int64_t i = 0; i < mem_model_param_count(m); i++) {
+        const char *name, *axes[4];
+        int ndim, perm[4], trainable;
+        int64_t shape[4];
+        mem_model_param_info(m, i, &name, &ndim, shape, axes, perm, &trainable);
+        for (int k = 0; k < ndim; k++)
+            if (strcmp(axes[k], tag) == 0) return shape[k];
+    }
+    return 0;
+}
+
+static double rel_diff(const float *a, const float *b, int64_t n) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)a[i] * a[i];
+    }
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* mem_model_permute on every kind: predictions (streams from zero and continuing the memory)
+ * unchanged up to rounding, training continues alike (moments and masks moved too), and the
+ * inverse permutation restores every bit. mem_model_predict_states ends where predict does. */
+static void test_permute_models(void) {
+    const char *kinds[32];
+    const int64_t n_kinds = mem_model_kinds(kinds, 32);
+    enum { T = 48, I = 3, O = 2 };
+    float x[T * I], y[T * O], p0[T * O], p1[T * O];
+    test_rng r = {77};
+    test_fill(&r, x, T * I, -1, 1);
+    test_fill(&r, y, T * O, -1, 1);
+    mem_data d = {MEM_LAYOUT_STREAM, MEM_TARGET_PER_STEP, x, y, NULL, 1, T};
+    for (int64_t k = 0; k < n_kinds; k++) {
+        const char *settings[] = {"hidden_size=5", "seed=3", NULL};
+        mem_model *a = test_model(kinds[k], I, O, settings), *b = NULL, *c = NULL;
+        CHECK(a != NULL);
+        if (!a) continue;
+        CHECK_OK(mem_model_train_epoch(a, &d, 0, NULL, NULL, NULL));
+        CHECK_OK(mem_model_freeze_neuron(a, 1));
+        CHECK_OK(mem_model_predict(a, &d, 1, p0, T * O)); /* memory now at the end of x */
+        CHECK_OK(mem_model_clone(a, &b));
+        CHECK_OK(mem_model_clone(a, &c));
+        const char *tags[2] = {"H", "M"};
+        int64_t perms[2][128];
+        for (int t = 0; t < 2; t++) {
+            const int64_t n = axis_size(a, tags[t]);
+            if (n == 0 || n > 128) continue;
+            for (int64_t i = 0; i < n; i++) perms[t][i] = i;
+            for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+                int64_t j = (int64_t)(test_uniform(&r) * (double)(i + 1)), tmp = perms[t][i];
+                perms[t][i] = perms[t][j];
+                perms[t][j] = tmp;
+            }
+            CHECK_OK(mem_model_permute(b, tags[t], perms[t], n));
+        }
+        /* continuing the stored memory, then from zero */
+        CHECK_OK(mem_model_predict(a, &d, 0, p0, T * O));
+        CHECK_OK(mem_model_predict(b, &d, 0, p1, T * O));
+        CHECK(rel_diff(p0, p1, T * O) <= 1e-5);
+        CHECK_OK(mem_model_predict(a, &d, 1, p0, T * O));
+        CHECK_OK(mem_model_predict(b, &d, 1, p1, T * O));
+        CHECK(rel_diff(p0, p1, T * O) <= 1e-5);
+        /* one more epoch each: the optimizer moments and freeze masks moved with the weights */
+        CHECK_OK(mem_model_train_epoch(a, &d, 0, NULL, NULL, NULL));
+        CHECK_OK(mem_model_train_epoch(b, &d, 0, NULL, NULL, NULL));
+        CHECK(mem_model_frozen_count(a, NULL) == mem_model_frozen_count(b, NULL));
+        CHECK_OK(mem_model_predict(a, &d, 1, p0, T * O));
+        CHECK_OK(mem_model_predict(b, &d, 1, p1, T * O));
+        CHECK(rel_diff(p0, p1, T * O) <= 1e-4);
+        /* a permutation and its inverse give back c's weights bit for bit */
+        mem_model_free(b);
+        b = NULL;
+        CHECK_OK(mem_model_clone(c, &b));
+        for (int t = 0; t < 2 && b; t++)
+            if (axis_size(a, tags[t]) > 0) CHECK_OK(mem_model_permute(b, tags[t], perms[t], axis_size(a, tags[t])));
+        for (int t = 1; t >= 0 && b; t--) {
+            const int64_t n = axis_size(a, tags[t]);
+            if (n == 0 || n > 128) continue;
+            int64_t inv[128];
+            for (int64_t i = 0; i < n; i++) inv[perms[t][i]] = i;
+            CHECK_OK(mem_model_permute(b, tags[t], inv, n));
+        }
+        const int64_t nw = mem_model_weight_count(a);
+        float *wa = NULL, *wb = NULL;
+        CHECK_OK(mem_model_param_data(c, 0, &wa));
+        CHECK_OK(mem_model_param_data(b, 0, &wb));
+        const int same = memcmp(wa, wb, (size_t)nw * sizeof(float)) == 0; /* one flat buffer */
+        if (!same) fprintf(stderr, "%s: inverse permutation does not restore the weights\n", kinds[k]);
+        CHECK(same);
+        /* per-step states: the last row is the memory predict leaves */
+        int64_t nb = 0;
+        CHECK_OK(mem_model_state_size(c, &nb));
+        const int64_t SD = nb / 4;
+        float *states = malloc((size_t)(T * SD) * sizeof *states), *mem = malloc((size_t)nb);
+        CHECK(states && mem);
+        if (states && mem) {
+            CHECK_OK(mem_model_predict_states(c, &d, 1, NULL, states, T * SD));
+            CHECK_OK(mem_model_get_state(c, mem, nb));
+            CHECK(memcmp(mem, states + (T - 1) * SD, (size_t)nb) == 0);
+            CHECK_OK(mem_model_predict(c, &d, 1, p1, T * O));
+            CHECK_OK(mem_model_get_state(c, states, nb));
+            CHECK(rel_diff(mem, states, SD) <= 1e-5);
+            const char *name, *axes[4];
+            int64_t shape[4];
+            int ndim;
+            CHECK_OK(mem_model_state_info(c, 0, &name, &ndim, shape, axes)); /* the first, at offset 0 */
+            int64_t size = 1;
+            for (int q = 0; q < ndim; q++) size *= shape[q];
+            CHECK_OK(mem_model_predict_states(c, &d, 1, name, states, T * size));
+            CHECK(memcmp(mem, states + (T - 1) * size, (size_t)size * sizeof(float)) == 0);
+        }
+        free(states);
+        free(mem);
+        mem_model_free(a);
+        mem_model_free(b);
+        mem_model_free(c);
+    }
+}
+
 int main(void) {
     test_random_small();
     test_special();
@@ -350,5 +471,6 @@ int main(void) {
     test_assignment_args();
     test_cka();
     test_rsa();
+    test_permute_models();
     TEST_MAIN_END();
 }

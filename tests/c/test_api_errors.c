@@ -126,6 +126,14 @@ int main(void) {
     CHECK_STATUS(mem_model_predict_with_state(m, &good, buf, nb, NULL, 10), MEM_ERR_ARG);
     d = (mem_data){MEM_LAYOUT_SEQUENCES, MEM_TARGET_PER_STEP, x, NULL, NULL, 2, 5};
     CHECK_STATUS(mem_model_predict_with_state(m, &d, buf, nb, buf + 16, 10), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_predict_states(m, &d, 0, NULL, buf, 64), MEM_ERR_ARG); /* sequences continue nothing */
+    CHECK_STATUS(mem_model_predict_states(NULL, &good, 1, NULL, buf, 64), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_predict_states(m, NULL, 1, NULL, buf, 64), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_predict_states(m, &good, 1, NULL, NULL, 64), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_predict_states(m, &good, 1, "no_such_state", buf, 64), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "no_such_state") && strstr(mem_last_error(), "known: h"));
+    CHECK_STATUS(mem_model_predict_states(m, &good, 1, "h", buf, 10 * nb / 8 - 1), MEM_ERR_SHAPE);
+    CHECK_STATUS(mem_model_predict_states(m, &good, 1, NULL, buf, 10 * nb / 4 - 1), MEM_ERR_SHAPE);
 
     d = (mem_data){MEM_LAYOUT_SEQUENCES, MEM_TARGET_PER_STEP, x, y, NULL, 2, 5};
     CHECK_STATUS(mem_model_train_epoch(m, &d, MEM_TRAIN_ONLINE, NULL, NULL, NULL), MEM_ERR_ARG);
@@ -138,6 +146,29 @@ int main(void) {
     CHECK(strstr(mem_last_error(), "mem_model_set_int") && strstr(mem_last_error(), "learning_rate"));
     CHECK_STATUS(mem_model_set_float(m, "clip_norm", -1), MEM_ERR_ARG);
     CHECK(strstr(mem_last_error(), "mem_model_set_float: clip_norm=-1"));
+
+    /* permutations of a permutable axis (amrc: H only, 32 units by default) */
+    int64_t order[64];
+    for (int k = 0; k < 64; k++) order[k] = 31 - k % 32;
+    CHECK_STATUS(mem_model_permute(NULL, "H", order, 32), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_permute(m, NULL, order, 32), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_permute(m, "H", NULL, 32), MEM_ERR_ARG);
+    CHECK_STATUS(mem_model_permute(m, "M", order, 32), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "'M'"));
+    CHECK_STATUS(mem_model_permute(m, "O", order, 1), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "not a permutation symmetry"));
+    CHECK_STATUS(mem_model_permute(m, "H", order, 31), MEM_ERR_SHAPE);
+    CHECK_OK(mem_model_permute(m, "H", order, 32));
+    CHECK_OK(mem_model_permute(m, "H", order, 32)); /* a reversal twice: the model as it was */
+    order[0] = 30; /* 30 twice */
+    CHECK_STATUS(mem_model_permute(m, "H", order, 32), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "repeated"));
+    order[0] = 31;
+    order[5] = 32;
+    CHECK_STATUS(mem_model_permute(m, "H", order, 32), MEM_ERR_ARG);
+    CHECK(strstr(mem_last_error(), "perm[5]=32 is out of range"));
+    order[5] = -1;
+    CHECK_STATUS(mem_model_permute(m, "H", order, 32), MEM_ERR_ARG);
 
     /* memory state */
     CHECK_STATUS(mem_model_reset_memory(NULL), MEM_ERR_ARG);

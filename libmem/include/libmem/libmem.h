@@ -177,6 +177,13 @@ MEM_API mem_status mem_model_predict_with_state(const mem_model *model, const me
                                                 void *state, int64_t state_bytes,
                                                 float *out, int64_t out_capacity);
 
+/* Per-step states: runs the model as mem_model_predict does (same memory semantics) and writes the
+ * state tensor named `state` after every step into out, (n_seq, max_len, size of the tensor); with
+ * state NULL, the whole per-lane state (mem_model_state_size / 4 floats, the layout of
+ * mem_model_get_state). Steps past a sequence's length are 0. For activation matching and probing. */
+MEM_API mem_status mem_model_predict_states(mem_model *model, const mem_data *data, int reset_memory,
+                                            const char *state, float *out, int64_t out_capacity);
+
 /* ---- memory state: the state table (named tensors) and an opaque blob ------------------------- */
 MEM_API mem_status mem_model_reset_memory(mem_model *model);
 MEM_API mem_status mem_model_reset_training_state(mem_model *model);  /* optimizer moments, carries, counters */
@@ -220,6 +227,13 @@ MEM_API mem_status mem_model_freeze_neuron(mem_model *model, int64_t k);
 /* Frozen entries of tensor `param`, or of all tensors when param is NULL; -1 for a NULL model or
  * an unknown name (with a message in mem_last_error). */
 MEM_API int64_t mem_model_frozen_count(const mem_model *model, const char *param);
+
+/* Reorders the units of a permutable axis (`axis` "H" or "M", as the parameter table tags it):
+ * position i of every tensor axis tagged `axis` receives the entry at perm[i] (numpy's x[perm]),
+ * in every parameter tensor, its freeze mask and optimizer moments, and every state tensor of the
+ * stored memory and the training carries. n is the axis' size; perm a permutation of 0..n-1. A
+ * symmetry of the model: predictions change only by rounding. */
+MEM_API mem_status mem_model_permute(mem_model *model, const char *axis, const int64_t *perm, int64_t n);
 
 /* ---- diagnostics by name ---------------------------------------------------------------------- */
 MEM_API int64_t mem_model_diag_count(const mem_model *model);

@@ -1,6 +1,7 @@
 /* Inference: predictions and evaluation loss, with the model's stored memory or an explicit
  * state (the stateless, thread-safe serving variant). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +176,76 @@ mem_status mem_model_predict_with_state(const mem_model *m, const mem_data *d, v
     inference inf = {&net, m->ops, &ws, &x_only, out, 0};
     mem_status s = infer_stream(&inf, state);
     mem_workspace_free_f32(&ws);
+    return s;
+}
+
+/* Per-step states: the lanes advance one step per window (a window of one step runs the same cell
+ * operations as a longer one), and after every step the recorded tensor (offset `off`, `k` floats
+ * of the per-lane state) of each lane is copied out; steps past a lane's length are 0. */
+static mem_status record_states(mem_model *m, const mem_data *d, int64_t off, int64_t k, float *out) {
+    const mem_arch *a = &m->arch;
+    const int64_t I = a->n_inputs, SD = a->state_dim, T = d->max_len;
+    const int stream = d->layout == MEM_LAYOUT_STREAM;
+    const int64_t lanes_max = d->n_seq < INFER_LANES ? d->n_seq : INFER_LANES;
+    float *buf = malloc((size_t)(lanes_max * (I + (stream ? 0 : SD))) * sizeof *buf);
+    int64_t *lens = malloc((size_t)lanes_max * sizeof *lens);
+    mem_lane *lanes = malloc((size_t)lanes_max * sizeof *lanes);
+    mem_status s = MEM_OK;
+    if (!buf || !lens || !lanes) s = mem_fail(MEM_ERR_NOMEM, "mem_model_predict_states: cannot allocate buffers");
+    for (int64_t s0 = 0; s == MEM_OK && s0 < d->n_seq; s0 += lanes_max) {
+        const int64_t B = s0 + lanes_max <= d->n_seq ? lanes_max : d->n_seq - s0;
+        float *state = stream ? m->memory : buf + lanes_max * I;
+        if (!stream) memset(state, 0, (size_t)(B * SD) * sizeof *state);
+        for (int64_t b = 0; b < B; b++) lanes[b] = (mem_lane){.seq = s0 + b, .start = 0,
+                                                             .len = d->lengths ? d->lengths[s0 + b] : T};
+        for (int64_t t = 0; s == MEM_OK && t < T; t++) {
+            mem_gather_window(a, d, lanes, B, t, 1, buf, NULL, NULL, lens);
+            mem_window_f32 win = {1, B, buf, NULL, NULL, lens, 1.0, 0.0};
+            s = mem_window_run_f32(&m->net, m->ops, &win, state, NULL, NULL, 0, NULL, 0, &m->ws);
+            for (int64_t b = 0; s == MEM_OK && b < B; b++) {
+                float *dst = out + ((s0 + b) * T + t) * k;
+                if (lens[b]) memcpy(dst, state + b * SD + off, (size_t)k * sizeof *dst);
+                else memset(dst, 0, (size_t)k * sizeof *dst);
+            }
+        }
+    }
+    free(buf);
+    free(lens);
+    free(lanes);
+    return s;
+}
+
+mem_status mem_model_predict_states(mem_model *m, const mem_data *d, int reset_memory, const char *state, float *out,
+                                    int64_t out_capacity) {
+    const char *fn = "mem_model_predict_states";
+    MEM_CHECK(mem_data_check(m, d, 0, fn));
+    MEM_REQUIRE_ARG(out, fn);
+    MEM_CHECK(check_reset(d, reset_memory, fn));
+    const mem_arch *a = &m->arch;
+    int64_t off = 0, k = a->state_dim;
+    if (state) {
+        int i = 0;
+        while (i < a->n_states && strcmp(a->states[i].name, state) != 0) i++;
+        if (i == a->n_states) {
+            char names[256];
+            size_t used = 0;
+            names[0] = '\0';
+            for (int j = 0; j < a->n_states && used + 40 < sizeof names; j++)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", j ? ", " : "", a->states[j].name);
+            return mem_fail(MEM_ERR_ARG, "%s: no state tensor '%s' in this %s model (known: %s)", fn, state,
+                            m->kind->name, names);
+        }
+        off = a->states[i].offset;
+        k = a->states[i].size;
+    }
+    const int64_t need = d->n_seq * d->max_len * k;
+    if (out_capacity < need)
+        return mem_fail(MEM_ERR_SHAPE, "%s: out_capacity=%lld, the states need %lld floats", fn,
+                        (long long)out_capacity, (long long)need);
+    if (d->layout == MEM_LAYOUT_STREAM && reset_memory) mem_model_reset_memory(m);
+    mem_model_stats_begin(m);
+    mem_status s = record_states(m, d, off, k, out);
+    mem_model_stats_end(m, s == MEM_OK);
     return s;
 }
 
