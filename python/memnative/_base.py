@@ -409,6 +409,44 @@ class MemoryEstimator(InspectMixin, FreezeMixin, PersistenceMixin, BaseEstimator
         del keep
         return out, inputs
 
+    def hidden_states(self, X: Any, reset_memory: bool = True) -> Dict[str, np.ndarray]:
+        """The memory state after every step of ``X``, tensor by tensor (the state table's names).
+
+        Runs like :meth:`predict` (a stream from zero memory unless ``reset_memory=False``, and
+        the memory is left at the end of the stream; sequences never touch it).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_steps, n_features) or (n_seq, seq_len, n_features), or a list
+        reset_memory : bool, default True
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``{name: array}`` of shape (n_steps, *shape) for a stream, (n_seq, max_len, *shape)
+            for sequences (0 past a sequence's length), where ``shape`` is the tensor's shape in
+            :meth:`get_memory_state` (e.g. ``"h"``: (hidden_size,)).
+        """
+        self._check_fitted()
+        inputs = _data.check_inputs(X, self, self.n_features_in_)
+        if inputs.layout != STREAM and not reset_memory:
+            raise ValueError("reset_memory=False continues a stream; sequences (3-D X or a list) "
+                             "always start from zero memory")
+        table = self._state_table()
+        width = sum(int(np.prod(shape)) for _, shape in table)
+        lead = (inputs.max_len,) if inputs.layout == STREAM else (inputs.n_seq, inputs.max_len)
+        out = np.empty(lead + (width,), dtype=np.float32)
+        data, keep = _data.as_mem_data(inputs, None, PER_STEP)
+        check(lib.mem_model_predict_states(self._model, data, 1 if reset_memory else 0, ffi.NULL,
+                                           ffi.from_buffer("float[]", out), out.size))
+        del keep
+        states, start = {}, 0
+        for name, shape in table:
+            size = int(np.prod(shape))
+            states[name] = out[..., start:start + size].reshape(lead + shape)
+            start += size
+        return states
+
     def _per_sequence_list(self, out: np.ndarray, inputs: Inputs) -> Any:
         """Per-step outputs of a list of sequences come back as a list of arrays."""
         if inputs.ragged and self.target_mode_ == PER_STEP:

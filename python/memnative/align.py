@@ -9,6 +9,15 @@ message otherwise.
 - :func:`cka`: centred kernel alignment (linear or RBF, optionally debiased).
 - :func:`rsa`: representational similarity analysis (Pearson or Spearman).
 - :func:`svcca`: singular vector CCA.
+
+Models (``spec/merge-and-continual.md`` §3), generic over the parameter and state tables:
+
+- :func:`permutable_axes`, :func:`permute`: the permutation symmetries of a fitted model and a
+  copy with its units reordered (predictions unchanged up to rounding).
+- :func:`match_neurons`: permutations aligning one model's units with another's, from
+  activations (correlation + assignment) or weights (weight matching).
+- :func:`merge`: average / task arithmetic / TIES after alignment, zip merge of different widths,
+  quality control with a :class:`MergeReport`.
 """
 from __future__ import annotations
 
@@ -18,7 +27,8 @@ import numpy as np
 
 from ._lib import check, ffi, lib
 
-__all__ = ["linear_sum_assignment", "cka", "rsa", "svcca"]
+__all__ = ["linear_sum_assignment", "cka", "rsa", "svcca", "permutable_axes", "permute",
+           "match_neurons", "weight_matching_objective", "merge", "MergeReport", "SourceReport"]
 
 
 def linear_sum_assignment(cost_matrix: Any, maximize: bool = False) -> Tuple[np.ndarray, np.ndarray]:
@@ -201,3 +211,7 @@ def svcca(X: Any, Y: Any, keep: float = 0.99) -> float:
     qb, _ = np.linalg.qr(b)
     rho = np.linalg.svd(qa.T @ qb, compute_uv=False)
     return float(np.mean(np.clip(rho, 0.0, 1.0)))
+
+
+from ._match import match_neurons, permutable_axes, permute, weight_matching_objective  # noqa: E402
+from ._merge import MergeReport, SourceReport, merge  # noqa: E402
