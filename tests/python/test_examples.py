@@ -33,3 +33,30 @@ def test_long_memory_adding_quick_learns() -> None:
     out = _run("long_memory_adding.py", "--quick")
     final = float(re.search(r"^test MSE ([\d.]+)", out, re.M).group(1))
     assert final < 0.05  # T = 50: well under the 0.167 baseline
+
+
+def _merge_example(tmp_path: Path, *args: str) -> str:
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "barrier.png"
+    out = _run("merge_two_models.py", "--out", str(plot), *args)
+    assert plot.stat().st_size > 0
+    mean = re.search(r"mean over (\d+) pairs: endpoints ([\d.]+) ([\d.]+)  midpoint naive ([\d.]+)  "
+                     r"aligned \(activations\) ([\d.]+)", out)
+    assert mean, out
+    naive, aligned = float(mean.group(4)), float(mean.group(5))
+    assert aligned < naive  # aligning the neurons lowers the loss barrier
+    assert "a and its fine-tuned copy, aligned average:\n    merge (average, align=activations): kept" in out
+    assert "different tasks (NARMA10, mean of the last 10 inputs), aligned average:\n    merge " \
+           "(average, align=activations): REVERTED" in out
+    return out
+
+
+def test_merge_two_models_quick(tmp_path: Path) -> None:
+    _merge_example(tmp_path, "--quick")
+
+
+@pytest.mark.slow
+def test_merge_two_models_every_pair(tmp_path: Path) -> None:
+    out = _merge_example(tmp_path)
+    pairs = re.search(r"aligned \(activations\) midpoint below naive in (\d+)/(\d+) pairs", out)
+    assert pairs.group(1) == pairs.group(2)
