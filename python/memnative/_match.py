@@ -203,8 +203,9 @@ def _features(states: Mapping[str, np.ndarray], state_axes: Mapping[str, Tuple[s
         reduce = tuple(lead + k for k, tag in enumerate(tags) if tag in pending and tag != axis)
         variants = [arr] if not reduce else [arr.sum(axis=reduce, keepdims=True),
                                              np.sqrt((arr ** 2).sum(axis=reduce, keepdims=True))]
+        at = lead + tags.index(axis)
         for v in variants:
-            blocks.append(np.moveaxis(v, lead + tags.index(axis), -1).reshape(-1, v.shape[lead + tags.index(axis)]))
+            blocks.append(np.moveaxis(v, at, -1).reshape(-1, v.shape[at]))
     return np.concatenate(blocks, axis=0) if blocks else None
 
 
