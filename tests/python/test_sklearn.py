@@ -25,7 +25,22 @@ ESTIMATORS = [memnative.AMRC(random_state=0), memnative.MemoryRegressor(cell="am
               memnative.DTPN(memory_manifold_size=8, random_state=0),
               # an array hyper-parameter (memory_decays) through get_params/set_params/clone
               memnative.HyperAMN(hidden_size=16, memory_manifold_size=8, n_heads=2,
-                                 memory_decays=[0.99, 0.999], random_state=0)]
+                                 memory_decays=[0.99, 0.999], random_state=0),
+              memnative.SGWAMN(hidden_size=8, n_candidates=16, k=4, workspace_size=4,
+                               memory_manifold_size=4, random_state=0),
+              memnative.NDM(hidden_size=8, random_state=0),
+              # the cousins through the generic classifier (cell_params; their classes cover the
+              # regressor side), small sizes for the CI budget
+              memnative.MemoryClassifier(cell="hyper_amn", hidden_size=8,
+                                         cell_params={"memory_manifold_size": 4, "n_heads": 2,
+                                                      "memory_decays": [0.99, 0.999]},
+                                         random_state=0),
+              memnative.MemoryClassifier(cell="sgw_amn", hidden_size=8,
+                                         cell_params={"n_candidates": 16, "k": 4, "workspace_size": 4,
+                                                      "memory_manifold_size": 4}, random_state=0),
+              memnative.MemoryClassifier(cell="ndm", hidden_size=8, random_state=0),
+              memnative.MemoryClassifier(cell="dtpn", hidden_size=8,
+                                         cell_params={"memory_manifold_size": 4}, random_state=0)]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=memnative.sklearn_expected_failures)
