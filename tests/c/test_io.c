@@ -155,12 +155,92 @@ static void test_golden(void) {
     mem_model_free(g);
 }
 
+/* Golden file of the CONF array record (Hyper-AMN's memory_decays), format version 1. Arrays came
+ * without a format-version bump (see io.c: only kinds newer than the record can hold one, and an
+ * older libmem refuses their kind before it reads CONF), so this file pins the record's layout: a
+ * change that breaks it must bump FORMAT_VERSION and keep this file loading. The metadata holds
+ * the predictions the model made when the file was written (MEMNATIVE_WRITE_GOLDEN=1 rewrites it). */
+enum { GH_STEPS = 5, GH_IN = 2 };
+static const float gh_x[GH_STEPS * GH_IN] = {0.1f, -0.2f, 0.3f, 0.5f, -0.5f, 0, 1, -1, 0.25f, 0.75f};
+
+static void golden_hyper_write(const char *path) {
+    enum { N = 120 };
+    float x[N * GH_IN], y[N];
+    test_rng r = {11};
+    test_fill(&r, x, N * GH_IN, -1, 1);
+    test_fill(&r, y, N, -1, 1);
+    const char *settings[] = {"hidden_size=6", "n_heads=2", "memory_decays=0.98,0.997", "memory_manifold_size=4",
+                              NULL};
+    mem_model *m = test_model("hyper_amn", GH_IN, 1, settings);
+    mem_data d = test_stream(x, y, N);
+    CHECK_OK(mem_model_train_epoch(m, &d, MEM_TRAIN_RESTART_SCHEDULE, NULL, NULL, NULL));
+    float out[GH_STEPS];
+    mem_data q = test_stream(gh_x, NULL, GH_STEPS);
+    CHECK_OK(mem_model_predict(m, &q, 1, out, GH_STEPS));
+    char meta[512];
+    int len = snprintf(meta, sizeof meta, "{\"golden\": 1, \"predictions\": [");
+    for (int i = 0; i < GH_STEPS; i++) len += snprintf(meta + len, sizeof meta - (size_t)len, "%s%.9g", i ? ", " : "", out[i]);
+    snprintf(meta + len, sizeof meta - (size_t)len, "]}");
+    CHECK_OK(mem_model_save(m, path, meta));
+    mem_model_free(m);
+}
+
+static void test_golden_config_array(void) {
+    const char *dir = getenv("MEMNATIVE_TEST_DATA");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/hyper_amn_v1.mem", dir ? dir : "tests/c/data");
+    if (getenv("MEMNATIVE_WRITE_GOLDEN")) golden_hyper_write(path);
+    mem_model *g = NULL;
+    CHECK_OK(mem_model_load(path, &g));
+    if (!g) return;
+    CHECK(strcmp(mem_model_kind(g), "hyper_amn") == 0 && mem_model_n_inputs(g) == GH_IN && mem_model_n_outputs(g) == 1);
+    /* the array record: both decays, exactly as written (f64) */
+    mem_config *cfg = NULL;
+    CHECK_OK(mem_model_get_config(g, &cfg));
+    double decays[4] = {0};
+    int64_t n_decays = 0;
+    CHECK_OK(mem_config_get_floats(cfg, "memory_decays", decays, 4, &n_decays));
+    CHECK_MSG(n_decays == 2 && decays[0] == 0.98 && decays[1] == 0.997, "memory_decays not read back from CONF");
+    mem_config_free(cfg);
+    /* re-saves to the same bytes */
+    int64_t n;
+    uint8_t *buf = save_to_buffer(g, NULL, &n);
+    FILE *fp = fopen(path, "rb");
+    uint8_t *file = malloc((size_t)n + 1);
+    size_t got = fread(file, 1, (size_t)n + 1, fp);
+    fclose(fp);
+    CHECK_MSG(got == (size_t)n && memcmp(file, buf, (size_t)n) == 0, "hyper_amn golden file does not re-save identically");
+    /* predicts what it predicted when written (to 1e-5: other SIMD paths may round differently) */
+    char meta[512];
+    int64_t len = 0;
+    CHECK_OK(mem_model_metadata(g, meta, sizeof meta, &len));
+    const char *p = strstr(meta, "\"predictions\": [");
+    CHECK(p != NULL);
+    float out[GH_STEPS];
+    mem_data q = test_stream(gh_x, NULL, GH_STEPS);
+    CHECK_OK(mem_model_predict(g, &q, 1, out, GH_STEPS));
+    if (p) {
+        p += strlen("\"predictions\": [");
+        for (int i = 0; i < GH_STEPS; i++) {
+            char *end;
+            const double ref = strtod(p, &end);
+            CHECK_MSG(end != p && fabs((double)out[i] - ref) <= 1e-5 * (1 + fabs(ref)),
+                      "hyper_amn golden prediction %d: %.9g, written %.9g", i, (double)out[i], ref);
+            p = end + (*end == ',' ? 1 : 0);
+        }
+    }
+    free(buf);
+    free(file);
+    mem_model_free(g);
+}
+
 int main(void) {
     char dir[] = "/tmp/libmem_test_io_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     test_round_trip(dir);
     test_corrupt();
     test_golden();
+    test_golden_config_array();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
