@@ -301,6 +301,16 @@ MEM_API mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1
 MEM_API mem_status mem_rsa(const float *x, const float *y, int64_t n, int64_t d1, int64_t d2,
                            int method, int n_threads, double *out);
 
+/* ---- Kernels ---------------------------------------------------------------------------------- */
+/* Float32 matrix product, row-major: C = alpha * op(A) op(B) + beta * C, op(A) m x k (A stored
+ * k x m when trans_a), op(B) k x n (B stored n x k when trans_b); lda/ldb/ldc are row strides in
+ * elements. beta == 0 does not read C; alpha == 0 or k == 0 does not read A or B. Each element is
+ * one multiply-add chain over k in increasing order (fused, AVX2/FMA, where the CPU has it): the
+ * result is the same for any n_threads (0 = OpenMP default). */
+MEM_API mem_status mem_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                             const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                             float *c, int64_t ldc, int n_threads);
+
 #ifdef __cplusplus
 }
 #endif

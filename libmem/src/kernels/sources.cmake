@@ -1,4 +1,5 @@
 list(APPEND LIBMEM_SOURCES
-  libmem/src/kernels/gemm.c)
+  libmem/src/kernels/gemm.c
+  libmem/src/kernels/sgemm_api.c)
 list(APPEND LIBMEM_AVX2_SOURCES
   libmem/src/kernels/gemm_avx2.c)
