@@ -162,9 +162,10 @@ SETTINGS: Dict[Tuple[str, str], Dict[str, Any]] = {
     ("mackey_glass", "sgw_amn"): dict(_STREAM, epochs=300),
     ("narma10", "sgw_amn"): dict(_STREAM, epochs=300),
     ("adding", "sgw_amn"): dict(hidden_size=32, epochs=12, batch_size=32, learning_rate=0.01),
-    # NDM: 200 epochs on Mackey-Glass; NARMA10 wants a smaller step and a longer window
+    # NDM: 200 epochs on Mackey-Glass; NARMA10 wants a smaller step (lr 0.003, 1000 epochs: 0.483;
+    # at the default 0.03: 0.70; bench/learning_rate_sweep.md)
     ("mackey_glass", "ndm"): dict(_STREAM, epochs=200),
-    ("narma10", "ndm"): dict(_STREAM, epochs=300, learning_rate=0.003, bptt=64),
+    ("narma10", "ndm"): dict(_STREAM, learning_rate=0.003),
     ("adding", "ndm"): dict(hidden_size=32, epochs=12, batch_size=32, learning_rate=0.01),
 }
 #: acceptance targets (value must be below); None = reported only
