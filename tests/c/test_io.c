@@ -124,6 +124,20 @@ static void test_corrupt(void) {
     mem_model_free(m);
 }
 
+/* A loaded golden file re-saves to exactly the bytes of the file. */
+static void check_resaves_identically(const mem_model *g, const char *path, const char *what) {
+    int64_t n;
+    uint8_t *buf = save_to_buffer(g, NULL, &n);
+    FILE *fp = fopen(path, "rb");
+    uint8_t *file = malloc((size_t)n + 1);
+    size_t got = fp && file ? fread(file, 1, (size_t)n + 1, fp) : 0;
+    if (fp) fclose(fp);
+    CHECK_MSG(got == (size_t)n && memcmp(file, buf, (size_t)n) == 0, "%s golden file does not re-save identically",
+              what);
+    free(buf);
+    free(file);
+}
+
 static void test_golden(void) {
     const char *dir = getenv("MEMNATIVE_TEST_DATA");
     char path[1024];
@@ -138,20 +152,12 @@ static void test_golden(void) {
     if (!g) return;
     CHECK(strcmp(mem_model_kind(g), "amrc") == 0 && mem_model_n_inputs(g) == 3 && mem_model_n_outputs(g) == 2);
     /* a version-1 file re-saves to the same bytes */
-    int64_t n;
-    uint8_t *buf = save_to_buffer(g, NULL, &n);
-    FILE *fp = fopen(path, "rb");
-    uint8_t *file = malloc((size_t)n + 1);
-    size_t got = fread(file, 1, (size_t)n + 1, fp);
-    fclose(fp);
-    CHECK_MSG(got == (size_t)n && memcmp(file, buf, (size_t)n) == 0, "golden file does not re-save identically");
+    check_resaves_identically(g, path, "amrc");
     /* and it still predicts */
     float x[4 * 3] = {0.1f, -0.2f, 0.3f, 0.5f, 0.5f, -0.5f, 0, 0, 1, -1, 0.25f, 0.75f}, out[4 * 2];
     mem_data d = test_stream(x, NULL, 4);
     CHECK_OK(mem_model_predict(g, &d, 1, out, 8));
     for (int i = 0; i < 8; i++) CHECK(isfinite(out[i]));
-    free(buf);
-    free(file);
     mem_model_free(g);
 }
 
@@ -203,13 +209,7 @@ static void test_golden_config_array(void) {
     CHECK_MSG(n_decays == 2 && decays[0] == 0.98 && decays[1] == 0.997, "memory_decays not read back from CONF");
     mem_config_free(cfg);
     /* re-saves to the same bytes */
-    int64_t n;
-    uint8_t *buf = save_to_buffer(g, NULL, &n);
-    FILE *fp = fopen(path, "rb");
-    uint8_t *file = malloc((size_t)n + 1);
-    size_t got = fread(file, 1, (size_t)n + 1, fp);
-    fclose(fp);
-    CHECK_MSG(got == (size_t)n && memcmp(file, buf, (size_t)n) == 0, "hyper_amn golden file does not re-save identically");
+    check_resaves_identically(g, path, "hyper_amn");
     /* predicts what it predicted when written (to 1e-5: other SIMD paths may round differently) */
     char meta[512];
     int64_t len = 0;
@@ -229,8 +229,6 @@ static void test_golden_config_array(void) {
             p = end + (*end == ',' ? 1 : 0);
         }
     }
-    free(buf);
-    free(file);
     mem_model_free(g);
 }
 
