@@ -1,8 +1,12 @@
-"""Helpers for the tests that drive CMake, ctest and compilers: run, and show all output."""
+"""Helpers for the tests that drive CMake, ctest and compilers (run, and show all output), and for
+those that load a script of the repository (bench/, python/gen_cffi.py) as a module."""
 from __future__ import annotations
 
+import importlib.util
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Dict, List, Optional
 
 import pytest
@@ -33,3 +37,14 @@ def cmake_build(build_dir: Path, *configure_args: str) -> Path:
     run_logged(["cmake", "-S", str(REPO_ROOT), "-B", str(build_dir), *configure_args])
     run_logged(["cmake", "--build", str(build_dir), "-j", BUILD_JOBS])
     return build_dir
+
+
+def load_module(name: str, path: Path) -> ModuleType:
+    """Import the Python file ``path`` as module ``name`` (registered in ``sys.modules``, where
+    dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -5,20 +5,15 @@ positive median within its min-max, that libmem's GEMM agrees with numpy's, and 
 markdown, JSON and chart are written."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
-from cmake_util import REPO_ROOT
+from cmake_util import REPO_ROOT, load_module
 
 
 def _harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_run", REPO_ROOT / "bench" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("bench_run", REPO_ROOT / "bench" / "run.py")
 
 
 def test_bench_smoke(tmp_path: Path) -> None:

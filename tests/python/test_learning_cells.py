@@ -6,23 +6,18 @@ PMRC/AMN long-memory adding problem at T = 200 to < 0.01.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cmake_util import load_module
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "learning.py"
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("memnative_bench_learning", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_module("memnative_bench_learning", BENCH)
 
 
 #: targets not met yet (measured, see bench/results/learning.md); the test still runs and reports

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -16,18 +15,14 @@ from typing import List, Set
 
 import pytest
 
-from cmake_util import REPO_ROOT
+from cmake_util import REPO_ROOT, load_module
 from memnative import _lib
 
 HEADER = REPO_ROOT / "libmem" / "include" / "libmem" / "libmem.h"
 
 
 def _gen_cffi() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_cffi", REPO_ROOT / "python" / "gen_cffi.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("gen_cffi", REPO_ROOT / "python" / "gen_cffi.py")
 
 
 @pytest.fixture(scope="module")
