@@ -1,8 +1,9 @@
 /* Similarity of two representations of the same n inputs: CKA (Kornblith et al., ICML 2019) and
  * RSA (Kriegeskorte et al. 2008).
  *
- * Precision: inputs are float32; products are formed by the float32 GEMM over blocks of SIM_BLOCK
- * terms (float accumulation inside a block) and the block results are summed in float64, so the
+ * Precision: inputs are float32; products are formed in float32 over blocks of rows (SIM_BLOCK
+ * for the GEMM, MEM_SYRK_BLOCK for the syrk kernel; float accumulation inside a block) and the
+ * block results are summed in float64, so the
  * error stays near float32 rounding of single products rather than growing with n. Everything
  * after the products (norms, centring of Gram matrices, ranks, correlations) is float64 in a fixed
  * order (RSA's dissimilarities are float64 from the start, see rdm). The GEMMs are deterministic
@@ -10,24 +11,24 @@
  *
  * Linear CKA uses the feature-space form ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) on
  * column-centred data (d^2 n work) when d1 + d2 <= n, else the Gram form (n^2 d work). The three
- * products come from the symmetric Z^T Z, Z = [Xc | Yc], of which only the upper strips are formed.
+ * products come from the symmetric Z^T Z, Z = [Xc | Yc], of which only the upper triangle is formed
+ * (kernels/syrk.h: the centred data is written straight into its packed layout).
  * RBF and debiased CKA work on n x n Gram matrices: K_ij = exp(-|xi - xj|^2 / (2 sigma^2 med)),
  * med the median of all n^2 squared distances (Kornblith's convention, diagonal included), and the
  * debiased estimator replaces the centred Gram matrices by their U-centred versions (zero
  * diagonal; Székely & Rizzo 2014; Song et al. 2012), whose inner product is the unbiased HSIC. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/syrk.h"
 
 #ifndef SIM_BLOCK
 #define SIM_BLOCK 512 /* products summed in float before joining the float64 total */
-#endif
-#ifndef SIM_TILE
-#define SIM_TILE 128  /* row strip of a symmetric product */
 #endif
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -48,34 +49,36 @@ static void gemm_acc(int ta, int tb, int64_t m, int64_t nn, int64_t k, const flo
     }
 }
 
+/* Sum of squares in four interleaved partial sums (a fixed order; the single chain of dependent
+ * additions would take longer than the product's tail). */
+static double sum_squares(const double *v, int64_t len) {
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int64_t q = 0;
+    for (; q + 4 <= len; q += 4) {
+        s0 += v[q] * v[q];
+        s1 += v[q + 1] * v[q + 1];
+        s2 += v[q + 2] * v[q + 2];
+        s3 += v[q + 3] * v[q + 3];
+    }
+    for (; q < len; q++) s0 += v[q] * v[q];
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* The three squared Frobenius norms of linear CKA from one symmetric product: Z = [Xc | Yc]
- * (n x (d1 + d2)), Z^T Z holds Xc^T Xc, Yc^T Yc and Yc^T Xc as blocks. Only the row strips on
- * and above the diagonal are formed (strip p: rows [p, p + SIM_TILE), columns [p, D)), one GEMM
- * per block of n, so the work is ~(1 + SIM_TILE / D) / 2 of the full product. */
-static void cka_norms(const float *z, int64_t n, int64_t d1, int64_t d2, double *acc, float *tmp,
-                      int nt, double *hxx, double *hyy, double *hxy) {
+ * (n x (d1 + d2), in the syrk kernel's packed layout), Z^T Z holds Xc^T Xc, Yc^T Yc and Yc^T Xc
+ * as blocks; the kernel forms its upper triangle (gram, (d1 + d2)^2 float64). */
+static void cka_norms(const float *z, int64_t n, int64_t d1, int64_t d2, double *gram, int nt,
+                      double *hxx, double *hyy, double *hxy) {
     const int64_t dd = d1 + d2;
+    mem_syrk_f32_acc64(n, dd, z, gram, dd, nt);
     double sxx = 0.0, syy = 0.0, sxy = 0.0;
-    for (int64_t p = 0; p < dd; p += SIM_TILE) {
-        int64_t mp = min64(SIM_TILE, dd - p), w = dd - p;
-        gemm_acc(1, 0, mp, w, n, z + p, dd, z + p, dd, acc, w, tmp, nt);
-        for (int64_t i = 0; i < mp; i++) {
-            const double *r = acc + i * w;
-            int64_t gi = p + i; /* row of Z^T Z; columns from gi on (the upper triangle) */
-            double e = r[i] * r[i];
-            double *diag = gi < d1 ? &sxx : &syy;
-            *diag += e;
-            double xx = 0.0, yy = 0.0, xy = 0.0;
-            for (int64_t j = i + 1; j < w; j++) {
-                int64_t gj = p + j;
-                double v2 = r[j] * r[j];
-                if (gj < d1) xx += v2;
-                else if (gi >= d1) yy += v2;
-                else xy += v2;
-            }
-            sxx += 2.0 * xx;
-            syy += 2.0 * yy;
-            sxy += xy;
+    for (int64_t i = 0; i < dd; i++) {
+        const double *r = gram + i * dd;
+        if (i < d1) {
+            sxx += r[i] * r[i] + 2.0 * sum_squares(r + i + 1, d1 - i - 1);
+            sxy += sum_squares(r + d1, d2);
+        } else {
+            syy += r[i] * r[i] + 2.0 * sum_squares(r + i + 1, dd - i - 1);
         }
     }
     *hxx = sxx;
@@ -83,22 +86,63 @@ static void cka_norms(const float *z, int64_t n, int64_t d1, int64_t d2, double 
     *hxy = sxy;
 }
 
-/* Column-centred float32 copy of x (n x d) into out (row stride ldo); means in float64. */
-static void center_columns(const float *x, int64_t n, int64_t d, float *out, int64_t ldo, double *mean) {
+/* Column means of x (n x d) in float64. */
+static void column_means(const float *x, int64_t n, int64_t d, double *mean) {
     for (int64_t j = 0; j < d; j++) mean[j] = 0.0;
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
     for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+}
+
+/* Column-centred float32 copy of x (n x d) into out (row stride ldo). */
+static void center_columns(const float *x, int64_t n, int64_t d, float *out, int64_t ldo, double *mean) {
+    column_means(x, n, d, mean);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++) out[i * ldo + j] = (float)((double)x[i * d + j] - mean[j]);
 }
 
+/* The same, into columns [col0, col0 + d) of an n-row matrix in the syrk kernel's packed layout,
+ * walked group by group so that the writes are sequential. */
+static void center_columns_packed(const float *x, int64_t n, int64_t d, float *packed, int64_t col0,
+                                  double *mean) {
+    column_means(x, n, d, mean);
+    for (int64_t j0 = 0; j0 < d; ) {
+        /* columns [j0, j1) of x share one group of the layout */
+        int64_t g = col0 + j0, j1 = min64(d, j0 + MEM_SYRK_GROUP - g % MEM_SYRK_GROUP);
+        float *out = packed + mem_syrk_packed_index(n, 0, g);
+        for (int64_t i = 0; i < n; i++, out += MEM_SYRK_GROUP)
+            for (int64_t j = j0; j < j1; j++) out[j - j0] = (float)((double)x[i * d + j] - mean[j]);
+        j0 = j1;
+    }
+}
+
+/* Zero the columns of the packed layout's last group that lie past column d. */
+static void zero_packed_padding(float *packed, int64_t n, int64_t d) {
+    int64_t used = d % MEM_SYRK_GROUP;
+    if (used == 0) return;
+    float *out = packed + mem_syrk_packed_index(n, 0, d - used);
+    for (int64_t i = 0; i < n; i++, out += MEM_SYRK_GROUP)
+        memset(out + used, 0, (size_t)(MEM_SYRK_GROUP - used) * sizeof(float));
+}
+
 static mem_status check_matrix(const char *fn, const char *name, const float *x, int64_t n, int64_t d) {
     if (x == NULL) return mem_fail(MEM_ERR_ARG, "%s: argument '%s' is NULL", fn, name);
-    for (int64_t q = 0; q < n * d; q++)
-        if (!isfinite(x[q]))
-            return mem_fail(MEM_ERR_ARG, "%s: %s[%lld, %lld] = %g is not finite", fn, name,
-                            (long long)(q / d), (long long)(q % d), (double)x[q]);
+    /* Branch-free scan of the exponent bits in chunks (vectorised), then the culprit's position. */
+    const int64_t len = n * d, chunk = 4096;
+    for (int64_t q0 = 0; q0 < len; q0 += chunk) {
+        int64_t q1 = min64(len, q0 + chunk);
+        uint32_t bad = 0;
+        for (int64_t q = q0; q < q1; q++) {
+            uint32_t bits;
+            memcpy(&bits, x + q, sizeof bits);
+            bad |= (bits & 0x7f800000u) == 0x7f800000u;
+        }
+        if (!bad) continue;
+        for (int64_t q = q0; q < q1; q++)
+            if (!isfinite(x[q]))
+                return mem_fail(MEM_ERR_ARG, "%s: %s[%lld, %lld] = %g is not finite", fn, name,
+                                (long long)(q / d), (long long)(q % d), (double)x[q]);
+    }
     return MEM_OK;
 }
 
@@ -206,25 +250,29 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     int nt = n_threads;
     int64_t dmax = d1 > d2 ? d1 : d2;
     int feature = kernel == MEM_CKA_LINEAR && !debiased && d1 + d2 <= n;
-    /* feature form: xc is Z = [Xc | Yc] (n x (d1 + d2)); Gram form: xc and yc apart */
-    float *xc = mem_alloc_zeroed((size_t)(n * (d1 + d2)), sizeof(float));
-    float *yc = feature ? xc + d1 : mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
+    /* feature form: xc is Z = [Xc | Yc] (n x (d1 + d2), packed for the syrk kernel) and acc its
+     * Gram matrix ((d1 + d2)^2); Gram form: xc and yc apart, acc and acc2 n x n */
+    size_t zlen = feature ? (size_t)mem_syrk_packed_len(n, d1 + d2) : (size_t)(n * d1);
+    float *xc = feature ? mem_alloc_uninit(zlen, sizeof(float)) : mem_alloc_zeroed(zlen, sizeof(float));
+    float *yc = feature ? NULL : mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
     double *mean = mem_alloc_zeroed((size_t)(dmax > n ? dmax : n), sizeof(double));
-    size_t accn = feature ? (size_t)SIM_TILE * (size_t)(d1 + d2) : (size_t)(n * n);
-    double *acc = mem_alloc_zeroed(accn, sizeof(double));
+    size_t accn = feature ? (size_t)((d1 + d2) * (d1 + d2)) : (size_t)(n * n);
+    /* the syrk kernel writes the upper triangle, the only part read */
+    double *acc = feature ? mem_alloc_uninit(accn, sizeof(double)) : mem_alloc_zeroed(accn, sizeof(double));
     double *acc2 = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
     double *work = (!feature && kernel == MEM_CKA_RBF) ? mem_alloc_zeroed(accn, sizeof(double)) : NULL;
-    float *tmp = mem_alloc_zeroed(accn, sizeof(float));
+    float *tmp = feature ? NULL : mem_alloc_zeroed(accn, sizeof(float));
     mem_status st = MEM_OK;
-    if (!xc || (!feature && !yc) || !mean || !acc || !tmp || (!feature && !acc2) || (!feature && kernel == MEM_CKA_RBF && !work)) {
+    if (!xc || !mean || !acc || (!feature && (!yc || !acc2 || !tmp || (kernel == MEM_CKA_RBF && !work)))) {
         st = mem_fail(MEM_ERR_NOMEM, "%s: cannot allocate work memory for n=%lld, d=%lld", fn, (long long)n, (long long)dmax);
         goto done;
     }
     double hsic, nx, ny;
     if (feature) {
-        center_columns(x, n, d1, xc, d1 + d2, mean);
-        center_columns(y, n, d2, yc, d1 + d2, mean);
-        cka_norms(xc, n, d1, d2, acc, tmp, nt, &nx, &ny, &hsic);
+        center_columns_packed(x, n, d1, xc, 0, mean);
+        center_columns_packed(y, n, d2, xc, d1, mean);
+        zero_packed_padding(xc, n, d1 + d2);
+        cka_norms(xc, n, d1, d2, acc, nt, &nx, &ny, &hsic);
         nx = sqrt(nx);
         ny = sqrt(ny);
     } else {
@@ -247,7 +295,7 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     *out = hsic / (nx * ny);
 done:
     mem_free_aligned(xc);
-    if (!feature) mem_free_aligned(yc);
+    mem_free_aligned(yc);
     mem_free_aligned(mean);
     mem_free_aligned(acc);
     mem_free_aligned(acc2);

@@ -9,13 +9,23 @@ int mem_size_mul(size_t count, size_t size, size_t *out) {
     return 1;
 }
 
-void *mem_alloc_zeroed(size_t count, size_t size) {
+/* Bytes to allocate (a multiple of MEM_ALIGN, at least one line), or 0 on overflow. */
+static size_t aligned_bytes(size_t count, size_t size) {
     size_t bytes;
-    if (!mem_size_mul(count, size, &bytes)) return NULL;
-    if (bytes > SIZE_MAX - MEM_ALIGN) return NULL;
+    if (!mem_size_mul(count, size, &bytes)) return 0;
+    if (bytes > SIZE_MAX - MEM_ALIGN) return 0;
     bytes = (bytes + MEM_ALIGN - 1) / MEM_ALIGN * MEM_ALIGN;
-    if (bytes == 0) bytes = MEM_ALIGN;
-    void *p = aligned_alloc(MEM_ALIGN, bytes);
+    return bytes == 0 ? MEM_ALIGN : bytes;
+}
+
+void *mem_alloc_uninit(size_t count, size_t size) {
+    size_t bytes = aligned_bytes(count, size);
+    return bytes ? aligned_alloc(MEM_ALIGN, bytes) : NULL;
+}
+
+void *mem_alloc_zeroed(size_t count, size_t size) {
+    size_t bytes = aligned_bytes(count, size);
+    void *p = bytes ? aligned_alloc(MEM_ALIGN, bytes) : NULL;
     if (p) memset(p, 0, bytes);
     return p;
 }

@@ -1,0 +1,151 @@
+/* syrk kernel tests (kernels/syrk.h): the fast path gives the portable reference's bits on shapes
+ * that cross every tile, group and row-block edge; the result is within the float32 block-sum bound
+ * of the exact product; the same bits for every thread count; the lower triangle is never written.
+ * Under MEMNATIVE_SIMD=scalar both sides are the reference, so only the accuracy checks bite. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threads.h"
+#include "kernels/gemm.h"
+#include "kernels/syrk.h"
+#include "testing.h"
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static float rand_uniform(void) { /* in [-1, 1) */
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+
+/* z (n x d, row-major) and its packed copy (zero padding). */
+typedef struct {
+    int64_t n, d;
+    float *z, *packed;
+} matrix;
+
+static matrix make_matrix(int64_t n, int64_t d) {
+    matrix m = {n, d, malloc((size_t)(n * d + 1) * sizeof(float)),
+                calloc((size_t)mem_syrk_packed_len(n, d) + 1, sizeof(float))};
+    if (!m.z || !m.packed) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    for (int64_t p = 0; p < n; p++)
+        for (int64_t j = 0; j < d; j++) {
+            /* an offset column mean, as CKA's inputs are centred but not zero-mean per block */
+            float v = rand_uniform() + (j % 3 == 0 ? 0.5f : 0.0f);
+            m.z[p * d + j] = v;
+            m.packed[mem_syrk_packed_index(n, p, j)] = v;
+        }
+    return m;
+}
+
+static void free_matrix(matrix *m) {
+    free(m->z);
+    free(m->packed);
+}
+
+static double *make_c(int64_t d, int64_t ldc, double fill) {
+    double *c = malloc((size_t)(d * ldc + 1) * sizeof(double));
+    if (!c) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    for (int64_t q = 0; q < d * ldc; q++) c[q] = fill;
+    return c;
+}
+
+/* Fast path == reference bit for bit on the upper triangle; nothing else in C written; within the
+ * block-sum error bound of the exact (double) product. */
+static void check_shape(int64_t n, int64_t d, int64_t pad) {
+    matrix m = make_matrix(n, d);
+    int64_t ldc = d + pad;
+    const double sentinel = -12345.5;
+    double *fast = make_c(d, ldc, sentinel), *ref = make_c(d, ldc, sentinel);
+    mem_syrk_f32_acc64(n, d, m.packed, fast, ldc, 1);
+    mem_syrk_f32_acc64_ref(n, d, m.packed, ref, ldc);
+    int64_t mismatches = 0, written_below = 0, outside_bound = 0;
+    for (int64_t i = 0; i < d; i++)
+        for (int64_t j = 0; j < ldc; j++) {
+            double v = fast[i * ldc + j];
+            if (j < i || j >= d) {
+                written_below += v != sentinel;
+                continue;
+            }
+            mismatches += memcmp(&v, &ref[i * ldc + j], sizeof v) != 0;
+            double exact = 0.0, magnitude = 0.0;
+            for (int64_t p = 0; p < n; p++) {
+                double t = (double)m.z[p * d + i] * (double)m.z[p * d + j];
+                exact += t;
+                magnitude += fabs(t);
+            }
+            /* each block: MEM_SYRK_BLOCK roundings of at most 2^-24 relative to its running sum */
+            outside_bound += fabs(v - exact) > (MEM_SYRK_BLOCK + 2) * ldexp(1.0, -24) * magnitude + 1e-30;
+        }
+    CHECK_MSG(mismatches == 0, "n=%lld d=%lld: %lld entries differ from the reference",
+              (long long)n, (long long)d, (long long)mismatches);
+    CHECK_MSG(written_below == 0, "n=%lld d=%lld: %lld entries below the diagonal written",
+              (long long)n, (long long)d, (long long)written_below);
+    CHECK_MSG(outside_bound == 0, "n=%lld d=%lld: %lld entries outside the error bound",
+              (long long)n, (long long)d, (long long)outside_bound);
+    free(fast);
+    free(ref);
+    free_matrix(&m);
+}
+
+static void test_shapes(void) {
+    /* d crossing the 6-row and 16-column micro-tiles, the 48-column groups and the 48 x 288 tiles;
+     * n crossing the 128-row blocks */
+    static const int64_t shapes[][3] = {{1, 1, 0},    {5, 7, 3},     {127, 6, 0},   {128, 16, 1},
+                                        {129, 48, 0}, {300, 49, 5},  {333, 203, 0}, {257, 289, 2},
+                                        {40, 300, 0}, {1000, 97, 0}, {2, 577, 7}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        check_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
+}
+
+/* n_threads 1, 2, 3 and 0 give the same bits (shapes above the parallel threshold). */
+static void test_thread_determinism(void) {
+    static const int64_t shapes[][2] = {{600, 100}, {130, 400}, {2000, 61}};
+    static const int threads[] = {2, 3, 0};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t n = shapes[s][0], d = shapes[s][1];
+        CHECK(n * d * d >= MEM_PARALLEL_MIN_WORK);
+        matrix m = make_matrix(n, d);
+        double *one = make_c(d, d, 0.0), *many = make_c(d, d, 0.0);
+        mem_syrk_f32_acc64(n, d, m.packed, one, d, 1);
+        for (int h = 0; h < 3; h++) {
+            mem_syrk_f32_acc64(n, d, m.packed, many, d, threads[h]);
+            int64_t diff = 0;
+            for (int64_t i = 0; i < d; i++)
+                diff += memcmp(one + i * d + i, many + i * d + i, (size_t)(d - i) * sizeof(double)) != 0;
+            CHECK_MSG(diff == 0, "n=%lld d=%lld: n_threads=%d differs from 1 in %lld rows",
+                      (long long)n, (long long)d, threads[h], (long long)diff);
+        }
+        free(one);
+        free(many);
+        free_matrix(&m);
+    }
+}
+
+/* No rows: the upper triangle is zero; no columns: nothing happens. */
+static void test_degenerate(void) {
+    double *c = make_c(5, 5, 7.0);
+    float dummy = 0.0f;
+    mem_syrk_f32_acc64(0, 5, &dummy, c, 5, 1);
+    for (int64_t i = 0; i < 5; i++)
+        for (int64_t j = 0; j < 5; j++) CHECK(c[i * 5 + j] == (j >= i ? 0.0 : 7.0));
+    mem_syrk_f32_acc64(3, 0, &dummy, c, 5, 1);
+    CHECK(c[1] == 0.0 && c[5] == 7.0);
+    free(c);
+}
+
+int main(void) {
+    printf("syrk kernel: %s\n", mem_gemm_simd_name());
+    test_shapes();
+    test_thread_determinism();
+    test_degenerate();
+    TEST_MAIN_END();
+}
