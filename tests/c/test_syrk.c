@@ -65,8 +65,8 @@ static void check_shape(int64_t n, int64_t d, int64_t pad) {
     int64_t ldc = d + pad;
     const double sentinel = -12345.5;
     double *fast = make_c(d, ldc, sentinel), *ref = make_c(d, ldc, sentinel);
-    mem_syrk_f32_acc64(n, d, m.packed, fast, ldc, 1);
-    mem_syrk_f32_acc64_ref(n, d, m.packed, ref, ldc);
+    mem_syrk_f32_acc64(n, d, m.packed, 0, d, fast, ldc, 1);
+    mem_syrk_f32_acc64_ref(n, d, m.packed, 0, d, ref, ldc);
     int64_t mismatches = 0, written_below = 0, outside_bound = 0;
     for (int64_t i = 0; i < d; i++)
         for (int64_t j = 0; j < ldc; j++) {
@@ -115,9 +115,9 @@ static void test_thread_determinism(void) {
         CHECK(n * d * d >= MEM_PARALLEL_MIN_WORK);
         matrix m = make_matrix(n, d);
         double *one = make_c(d, d, 0.0), *many = make_c(d, d, 0.0);
-        mem_syrk_f32_acc64(n, d, m.packed, one, d, 1);
+        mem_syrk_f32_acc64(n, d, m.packed, 0, d, one, d, 1);
         for (int h = 0; h < 3; h++) {
-            mem_syrk_f32_acc64(n, d, m.packed, many, d, threads[h]);
+            mem_syrk_f32_acc64(n, d, m.packed, 0, d, many, d, threads[h]);
             int64_t diff = 0;
             for (int64_t i = 0; i < d; i++)
                 diff += memcmp(one + i * d + i, many + i * d + i, (size_t)(d - i) * sizeof(double)) != 0;
@@ -130,14 +130,43 @@ static void test_thread_determinism(void) {
     }
 }
 
+/* Column strips [j0, j1) (j0 on group boundaries, and one that is not, taken by the reference)
+ * hold the same bits as the same columns of the whole triangle, and write nothing else. */
+static void test_strips(void) {
+    const int64_t n = 300, d = 700, w = 610; /* wide enough for [96, 700) */
+    static const int64_t ranges[][2] = {{0, 288}, {288, 576}, {576, 700}, {48, 49}, {96, 1000}, {50, 130}};
+    matrix m = make_matrix(n, d);
+    double *whole = make_c(d, d, 0.0), *strip = make_c(d, w, 0.0);
+    mem_syrk_f32_acc64(n, d, m.packed, 0, d, whole, d, 1);
+    const double sentinel = -99.25;
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        int64_t j0 = ranges[r][0], j1 = ranges[r][1] < d ? ranges[r][1] : d;
+        for (int64_t q = 0; q < d * w; q++) strip[q] = sentinel;
+        mem_syrk_f32_acc64(n, d, m.packed, j0, ranges[r][1], strip, w, 0);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < d; i++)
+            for (int64_t q = 0; q < w; q++) {
+                int64_t j = j0 + q;
+                double v = strip[i * w + q];
+                if (j < j1 && i <= j && i < j1) wrong += memcmp(&v, &whole[i * d + j], sizeof v) != 0;
+                else wrong += v != sentinel;
+            }
+        CHECK_MSG(wrong == 0, "strip [%lld, %lld): %lld entries wrong", (long long)j0,
+                  (long long)ranges[r][1], (long long)wrong);
+    }
+    free(whole);
+    free(strip);
+    free_matrix(&m);
+}
+
 /* No rows: the upper triangle is zero; no columns: nothing happens. */
 static void test_degenerate(void) {
     double *c = make_c(5, 5, 7.0);
     float dummy = 0.0f;
-    mem_syrk_f32_acc64(0, 5, &dummy, c, 5, 1);
+    mem_syrk_f32_acc64(0, 5, &dummy, 0, 5, c, 5, 1);
     for (int64_t i = 0; i < 5; i++)
         for (int64_t j = 0; j < 5; j++) CHECK(c[i * 5 + j] == (j >= i ? 0.0 : 7.0));
-    mem_syrk_f32_acc64(3, 0, &dummy, c, 5, 1);
+    mem_syrk_f32_acc64(3, 0, &dummy, 0, 0, c, 5, 1);
     CHECK(c[1] == 0.0 && c[5] == 7.0);
     free(c);
 }
@@ -146,6 +175,7 @@ int main(void) {
     printf("syrk kernel: %s\n", mem_gemm_simd_name());
     test_shapes();
     test_thread_determinism();
+    test_strips();
     test_degenerate();
     TEST_MAIN_END();
 }

@@ -66,19 +66,31 @@ static double sum_squares(const double *v, int64_t len) {
 
 /* The three squared Frobenius norms of linear CKA from one symmetric product: Z = [Xc | Yc]
  * (n x (d1 + d2), in the syrk kernel's packed layout), Z^T Z holds Xc^T Xc, Yc^T Yc and Yc^T Xc
- * as blocks; the kernel forms its upper triangle (gram, (d1 + d2)^2 float64). */
-static void cka_norms(const float *z, int64_t n, int64_t d1, int64_t d2, double *gram, int nt,
+ * as blocks. The kernel forms its upper triangle in column strips of MEM_SYRK_STRIP into strip
+ * ((d1 + d2) x MEM_SYRK_STRIP float64), each reduced before the next. */
+static void cka_norms(const float *z, int64_t n, int64_t d1, int64_t d2, double *strip, int nt,
                       double *hxx, double *hyy, double *hxy) {
-    const int64_t dd = d1 + d2;
-    mem_syrk_f32_acc64(n, dd, z, gram, dd, nt);
+    const int64_t dd = d1 + d2, w = MEM_SYRK_STRIP;
     double sxx = 0.0, syy = 0.0, sxy = 0.0;
-    for (int64_t i = 0; i < dd; i++) {
-        const double *r = gram + i * dd;
-        if (i < d1) {
-            sxx += r[i] * r[i] + 2.0 * sum_squares(r + i + 1, d1 - i - 1);
-            sxy += sum_squares(r + d1, d2);
-        } else {
-            syy += r[i] * r[i] + 2.0 * sum_squares(r + i + 1, dd - i - 1);
+    for (int64_t j0 = 0; j0 < dd; j0 += w) {
+        int64_t j1 = min64(dd, j0 + w);
+        mem_syrk_f32_acc64(n, dd, z, j0, j1, strip, w, nt);
+        for (int64_t i = 0; i < j1; i++) {
+            const double *r = strip + i * w; /* r[j - j0]: entry (i, j), j in [j0, j1) */
+            int64_t lo = i > j0 ? i : j0;
+            if (lo == i) {
+                double diag = r[i - j0] * r[i - j0];
+                if (i < d1) sxx += diag;
+                else syy += diag;
+                lo++;
+            }
+            if (i < d1) {
+                int64_t mid = lo > d1 ? lo : min64(d1, j1); /* [lo, mid) in Xc^T Xc, [mid, j1) cross */
+                sxx += 2.0 * sum_squares(r + (lo - j0), mid - lo);
+                sxy += sum_squares(r + (mid - j0), j1 - mid);
+            } else {
+                syy += 2.0 * sum_squares(r + (lo - j0), j1 - lo);
+            }
         }
     }
     *hxx = sxx;
@@ -251,13 +263,13 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     int64_t dmax = d1 > d2 ? d1 : d2;
     int feature = kernel == MEM_CKA_LINEAR && !debiased && d1 + d2 <= n;
     /* feature form: xc is Z = [Xc | Yc] (n x (d1 + d2), packed for the syrk kernel) and acc its
-     * Gram matrix ((d1 + d2)^2); Gram form: xc and yc apart, acc and acc2 n x n */
+     * Gram matrix's current column strip; Gram form: xc and yc apart, acc and acc2 n x n */
     size_t zlen = feature ? (size_t)mem_syrk_packed_len(n, d1 + d2) : (size_t)(n * d1);
     float *xc = feature ? mem_alloc_uninit(zlen, sizeof(float)) : mem_alloc_zeroed(zlen, sizeof(float));
     float *yc = feature ? NULL : mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
     double *mean = mem_alloc_zeroed((size_t)(dmax > n ? dmax : n), sizeof(double));
-    size_t accn = feature ? (size_t)((d1 + d2) * (d1 + d2)) : (size_t)(n * n);
-    /* the syrk kernel writes the upper triangle, the only part read */
+    size_t accn = feature ? (size_t)((d1 + d2) * MEM_SYRK_STRIP) : (size_t)(n * n);
+    /* the syrk kernel writes the strip's upper part, the only part read */
     double *acc = feature ? mem_alloc_uninit(accn, sizeof(double)) : mem_alloc_zeroed(accn, sizeof(double));
     double *acc2 = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
     double *work = (!feature && kernel == MEM_CKA_RBF) ? mem_alloc_zeroed(accn, sizeof(double)) : NULL;

@@ -6,12 +6,15 @@
  * next multiple of the group are zero. The caller writes Z straight into this layout (CKA centres
  * its inputs into it), so the product needs no packing and no extra memory of its own.
  *
- * Result: for 0 <= i <= j < d, C[i][j] = sum over row blocks b, in increasing b, of (double)
+ * Result: the columns [j0, j1) of the upper triangle (the fast path needs j0 to be a multiple of
+ * MEM_SYRK_GROUP; j1 is clipped to d): for i <= j,
+ * j0 <= j < j1, the entry (i, j) is stored at c[i * ldc + (j - j0)] (rows 0 .. j1 - 1), equal to
+ * the sum over row blocks b, in increasing b, of (double)
  * s_b(i, j), where s_b(i, j) is the float32 sum of z[p][i] * z[p][j] over the rows of block b
  * (rows [b * MEM_SYRK_BLOCK, min(n, (b + 1) * MEM_SYRK_BLOCK))), accumulated from 0 by one
  * correctly rounded fma per row in increasing p. A block's error is that of a float32 sum of
- * MEM_SYRK_BLOCK terms, so the total does not drift with n. Entries below the diagonal are not
- * written.
+ * MEM_SYRK_BLOCK terms, so the total does not drift with n. Nothing else in c is written. Taking
+ * the triangle in column strips keeps the float64 output small (CKA reduces each strip at once).
  *
  * Determinism: that per-element sequence is the same for every thread count and for the AVX2 and
  * portable paths (fmaf is one lane of _mm256_fmadd_ps), so the bits are too.
@@ -23,6 +26,7 @@
 
 #define MEM_SYRK_GROUP 48  /* a multiple of the micro-tile's 6 rows and 16 columns */
 #define MEM_SYRK_BLOCK 128 /* rows per float32 block: the micro-kernel's operands stay in L1 */
+#define MEM_SYRK_STRIP 288 /* a good strip width: the kernel's tile width */
 
 static inline int64_t mem_syrk_packed_index(int64_t n, int64_t p, int64_t j) {
     return (j / MEM_SYRK_GROUP) * MEM_SYRK_GROUP * n + p * MEM_SYRK_GROUP + j % MEM_SYRK_GROUP;
@@ -33,10 +37,11 @@ static inline int64_t mem_syrk_packed_len(int64_t n, int64_t d) {
     return (d + MEM_SYRK_GROUP - 1) / MEM_SYRK_GROUP * MEM_SYRK_GROUP * n;
 }
 
-void mem_syrk_f32_acc64(int64_t n, int64_t d, const float *packed, double *c, int64_t ldc,
-                        int n_threads);
+void mem_syrk_f32_acc64(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
+                        double *c, int64_t ldc, int n_threads);
 
 /* The portable path (plain loops with fmaf): the reference the tests compare the fast path with. */
-void mem_syrk_f32_acc64_ref(int64_t n, int64_t d, const float *packed, double *c, int64_t ldc);
+void mem_syrk_f32_acc64_ref(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
+                            double *c, int64_t ldc);
 
 #endif

@@ -25,8 +25,8 @@
 #define TM 48  /* tile rows: one column group */
 #define TN 288 /* tile columns: six groups; a block of them (144 KB) and the tile (108 KB) in L2 */
 
-int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, double *c, int64_t ldc,
-                            int nt);
+int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
+                            double *c, int64_t ldc, int nt);
 
 static inline int64_t min_i64(int64_t x, int64_t y) { return x < y ? x : y; }
 
@@ -84,9 +84,11 @@ static void micro_6x16(int64_t kc, const float *restrict ap, const float *restri
     add8(ct + 5 * TN + 8, a11, first);
 }
 
-int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, double *c, int64_t ldc,
-                            int nt) {
-    int64_t n_ti = (d + TM - 1) / TM, n_tj = (d + TN - 1) / TN, n_tiles = n_ti * n_tj;
+int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
+                            double *c, int64_t ldc, int nt) {
+    (void)d;
+    /* tiles over rows [0, j1) and columns [j0, j1) */
+    int64_t n_ti = (j1 + TM - 1) / TM, n_tj = (j1 - j0 + TN - 1) / TN, n_tiles = n_ti * n_tj;
     int failed = 0;
 #pragma omp parallel num_threads(nt)
     {
@@ -105,13 +107,13 @@ int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, double *c
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < n_tiles; t++) {
             if (skip) continue;
-            int64_t i0 = (t / n_tj) * TM, j0 = (t % n_tj) * TN;
-            int64_t mt = min_i64(TM, d - i0), ntl = min_i64(TN, d - j0);
-            if (i0 > j0 + ntl - 1) continue; /* wholly below the diagonal */
+            int64_t i0 = (t / n_tj) * TM, jt = j0 + (t % n_tj) * TN;
+            int64_t mt = min_i64(TM, j1 - i0), ntl = min_i64(TN, j1 - jt);
+            if (i0 > jt + ntl - 1) continue; /* wholly below the diagonal */
             for (int64_t b0 = 0; b0 < n; b0 += MEM_SYRK_BLOCK) {
                 int64_t kc = min_i64(MEM_SYRK_BLOCK, n - b0);
                 for (int64_t jr = 0; jr < ntl; jr += NR) {
-                    int64_t j = j0 + jr;
+                    int64_t j = jt + jr;
                     const float *bp = packed + mem_syrk_packed_index(n, b0, j);
                     for (int64_t ir = 0; ir < mt && i0 + ir <= j + NR - 1; ir += MR)
                         micro_6x16(kc, packed + mem_syrk_packed_index(n, b0, i0 + ir), bp,
@@ -119,8 +121,8 @@ int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, double *c
                 }
             }
             for (int64_t r = 0; r < mt; r++)
-                for (int64_t q = i0 + r > j0 ? i0 + r - j0 : 0; q < ntl; q++)
-                    c[(i0 + r) * ldc + j0 + q] = ct[r * TN + q];
+                for (int64_t q = i0 + r > jt ? i0 + r - jt : 0; q < ntl; q++)
+                    c[(i0 + r) * ldc + (jt - j0) + q] = ct[r * TN + q];
         }
         free(ct);
     }
