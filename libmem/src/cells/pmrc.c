@@ -51,6 +51,42 @@ static const mem_real *param_ptr(const mem_real *base, const mem_arch *a, int in
  * forward cache holds [u | g | c]. Without gates only the first H columns exist. */
 static int64_t pmrc_width(const mem_arch *a) { return mem_arch_find_param(a, "W_g") >= 0 ? 3 * a->hidden : a->hidden; }
 
+/* One lane's step, split in loops whose pointers are restrict (distinct arrays, or disjoint parts
+ * of one), so that they vectorise without run-time alias checks.
+ * u = tanh(p + r + b + w_m ⊙ m_prev), r on entry in u;  h = z = u + β ⊙ h_prev. */
+static inline void pmrc_step_h(int64_t H, const mem_real *restrict p, const mem_real *restrict bias,
+                               const mem_real *restrict wm, const mem_real *restrict beta,
+                               const mem_real *restrict h_prev, const mem_real *restrict m_prev,
+                               mem_real *restrict u, mem_real *restrict h, mem_real *restrict zt) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real uj = mr_tanh(p[j] + u[j] + bias[j] + wm[j] * m_prev[j]);
+        const mem_real hj = uj + beta[j] * h_prev[j];
+        u[j] = uj;
+        h[j] = hj;
+        zt[j] = hj;
+    }
+}
+
+/* m = (1 - α) ⊙ m_prev + α ⊙ u */
+static inline void pmrc_step_m(int64_t H, const mem_real *restrict alpha, const mem_real *restrict m_prev,
+                               const mem_real *restrict u, mem_real *restrict m) {
+    for (int64_t j = 0; j < H; j++) m[j] = (MEM_R(1) - alpha[j]) * m_prev[j] + alpha[j] * u[j];
+}
+
+/* g = σ(pg + r_g + b_g) (r_g on entry in g), c = tanh(pc + b_c), m = g ⊙ c + (1 - g) ⊙ m_prev */
+static inline void pmrc_step_gated_m(int64_t H, const mem_real *restrict pg, const mem_real *restrict pc,
+                                     const mem_real *restrict bg, const mem_real *restrict bc,
+                                     const mem_real *restrict m_prev, mem_real *restrict g,
+                                     mem_real *restrict c, mem_real *restrict m) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real gj = mr_sigmoid(pg[j] + g[j] + bg[j]);
+        const mem_real cj = mr_tanh(pc[j] + bc[j]);
+        g[j] = gj;
+        c[j] = cj;
+        m[j] = gj * cj + (MEM_R(1) - gj) * m_prev[j];
+    }
+}
+
 static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                          mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
     const mem_arch *a = net->arch;
@@ -108,27 +144,11 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
                     continue;
                 }
                 const mem_real *p = proj + (t * B + lane) * E;
-                const mem_real *h_prev = prev, *m_prev = prev + H;
-                mem_real *h = next, *m = next + H, *u = cache;
-                for (int64_t j = 0; j < H; j++) {
-                    const mem_real r = U ? u[j] : MEM_R(0);
-                    const mem_real uj = mr_tanh(p[j] + r + bias[j] + wm[j] * m_prev[j]);
-                    u[j] = uj;
-                    h[j] = uj + beta[j] * h_prev[j];
-                    zt[j] = h[j];
-                }
-                if (ix.gates) {
-                    mem_real *g = cache + H, *c = cache + 2 * H;
-                    for (int64_t j = 0; j < H; j++) {
-                        const mem_real gj = mr_sigmoid(p[H + j] + g[j] + bg[j]);
-                        const mem_real cj = mr_tanh(p[2 * H + j] + bc[j]);
-                        g[j] = gj;
-                        c[j] = cj;
-                        m[j] = gj * cj + (MEM_R(1) - gj) * m_prev[j];
-                    }
-                } else {
-                    for (int64_t j = 0; j < H; j++) m[j] = (MEM_R(1) - alpha[j]) * m_prev[j] + alpha[j] * u[j];
-                }
+                /* cache (u) holds the recurrent term; read unconditionally, the loop vectorises */
+                if (!U) memset(cache, 0, (size_t)H * sizeof *cache);
+                pmrc_step_h(H, p, bias, wm, beta, prev, prev + H, cache, next, zt);
+                if (ix.gates) pmrc_step_gated_m(H, p + H, p + 2 * H, bg, bc, prev + H, cache + H, cache + 2 * H, next + H);
+                else pmrc_step_m(H, alpha, prev + H, cache, next + H);
             }
         }
     }
