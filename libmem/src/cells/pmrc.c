@@ -154,6 +154,53 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
     }
 }
 
+/* One lane's backward step (the restrict pointers make the loops vectorise, as in the forward):
+ * gh, gm: the state gradient (in: from step t+1, out: to step t-1); dpre: the pre-activation
+ * gradients of the step; d_*: this block's parameter gradient sums. */
+typedef struct pmrc_lane_grad {
+    mem_real *restrict gh, *restrict gm, *restrict dpre, *restrict d_beta, *restrict d_alpha, *restrict d_wm;
+} pmrc_lane_grad;
+
+static inline void pmrc_back_plain(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
+                                   const mem_real *restrict h_prev, const mem_real *restrict m_prev,
+                                   const mem_real *restrict alpha, const mem_real *restrict beta,
+                                   const mem_real *restrict wm, pmrc_lane_grad lg) {
+    mem_real *restrict gh = lg.gh, *restrict gm = lg.gm, *restrict dpre = lg.dpre;
+    mem_real *restrict d_beta = lg.d_beta, *restrict d_alpha = lg.d_alpha, *restrict d_wm = lg.d_wm;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g_h = gh[j] + dzt[j], g_m = gm[j];
+        const mem_real da = (g_h + alpha[j] * g_m) * (MEM_R(1) - u[j] * u[j]);
+        dpre[j] = da;
+        d_beta[j] += g_h * h_prev[j];
+        d_alpha[j] += g_m * (u[j] - m_prev[j]);
+        d_wm[j] += da * m_prev[j];
+        gh[j] = beta[j] * g_h;
+        gm[j] = (MEM_R(1) - alpha[j]) * g_m + wm[j] * da;
+    }
+}
+
+static inline void pmrc_back_gated(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
+                                   const mem_real *restrict g, const mem_real *restrict c,
+                                   const mem_real *restrict h_prev, const mem_real *restrict m_prev,
+                                   const mem_real *restrict beta, const mem_real *restrict wm,
+                                   pmrc_lane_grad lg) {
+    mem_real *restrict gh = lg.gh, *restrict gm = lg.gm, *restrict dpre = lg.dpre;
+    mem_real *restrict d_beta = lg.d_beta, *restrict d_wm = lg.d_wm;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g_h = gh[j] + dzt[j], g_m = gm[j];
+        const mem_real da = g_h * (MEM_R(1) - u[j] * u[j]);
+        const mem_real dgl = g_m * (c[j] - m_prev[j]) * g[j] * (MEM_R(1) - g[j]);
+        const mem_real dcp = g_m * g[j] * (MEM_R(1) - c[j] * c[j]);
+        dpre[j] = da;
+        dpre[H + j] = dgl;
+        dpre[2 * H + j] = dcp;
+        d_beta[j] += g_h * h_prev[j];
+        d_wm[j] += da * m_prev[j];
+        gh[j] = beta[j] * g_h;
+        gm[j] = (MEM_R(1) - g[j]) * g_m + wm[j] * da;
+    }
+}
+
 /* out[j] += sum over rows r of a[r * lda + j], rows in increasing order (deterministic). */
 static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                           const mem_real *states, const mem_real *proj, const mem_real *extra,
@@ -187,35 +234,10 @@ static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
                     continue;
                 }
                 const mem_real *prev = states + (t * B + lane) * S;
-                const mem_real *h_prev = prev, *m_prev = prev + H;
                 const mem_real *u = extra + (t * B + lane) * E;
-                if (ix.gates) {
-                    const mem_real *g = u + H, *c = u + 2 * H;
-                    for (int64_t j = 0; j < H; j++) {
-                        const mem_real g_h = gh[j] + dzt[j], g_m = gm[j];
-                        const mem_real da = g_h * (MEM_R(1) - u[j] * u[j]);
-                        const mem_real dgl = g_m * (c[j] - m_prev[j]) * g[j] * (MEM_R(1) - g[j]);
-                        const mem_real dcp = g_m * g[j] * (MEM_R(1) - c[j] * c[j]);
-                        dpre[j] = da;
-                        dpre[H + j] = dgl;
-                        dpre[2 * H + j] = dcp;
-                        d_beta[j] += g_h * h_prev[j];
-                        d_wm[j] += da * m_prev[j];
-                        gh[j] = beta[j] * g_h;
-                        gm[j] = (MEM_R(1) - g[j]) * g_m + wm[j] * da;
-                    }
-                } else {
-                    for (int64_t j = 0; j < H; j++) {
-                        const mem_real g_h = gh[j] + dzt[j], g_m = gm[j];
-                        const mem_real da = (g_h + alpha[j] * g_m) * (MEM_R(1) - u[j] * u[j]);
-                        dpre[j] = da;
-                        d_beta[j] += g_h * h_prev[j];
-                        d_alpha[j] += g_m * (u[j] - m_prev[j]);
-                        d_wm[j] += da * m_prev[j];
-                        gh[j] = beta[j] * g_h;
-                        gm[j] = (MEM_R(1) - alpha[j]) * g_m + wm[j] * da;
-                    }
-                }
+                const pmrc_lane_grad lg = {gh, gm, dpre, d_beta, d_alpha, d_wm};
+                if (ix.gates) pmrc_back_gated(H, dzt, u, u + H, u + 2 * H, prev, prev + H, beta, wm, lg);
+                else pmrc_back_plain(H, dzt, u, prev, prev + H, alpha, beta, wm, lg);
             }
             /* The recurrent products' share of the state gradient: d h_{t-1} += da U and
              * d m_{t-1} += d(gate logit) U_g for the block's lanes (held lanes have zero rows). */
