@@ -10,6 +10,25 @@
 
 static inline int64_t mem_lane_blocks(int64_t B) { return (B + MEM_LANE_BLOCK - 1) / MEM_LANE_BLOCK; }
 
+/* Lane chunks for the parallel loop over a window's lanes: the blocks of MEM_LANE_BLOCK lanes are
+ * shared out as nt contiguous chunks (fewer if there are fewer blocks), so that each thread's
+ * per-step products cover all of its lanes in one GEMM (one pass over the recurrent matrix per step
+ * instead of one per block). A lane's arithmetic does not depend on its chunk (the GEMM computes
+ * each element the same way wherever it sits; per-block gradient sums stay per block), so the bits
+ * do not depend on the thread count. */
+static inline int64_t mem_lane_chunks(int64_t B, int nt) {
+    const int64_t n_blocks = mem_lane_blocks(B);
+    return nt < n_blocks ? nt : n_blocks;
+}
+
+/* Lanes [*b0, *b1) of chunk c of n_chunks. */
+static inline void mem_lane_chunk(int64_t B, int64_t n_chunks, int64_t c, int64_t *b0, int64_t *b1) {
+    const int64_t n_blocks = mem_lane_blocks(B);
+    *b0 = c * n_blocks / n_chunks * MEM_LANE_BLOCK;
+    const int64_t end = (c + 1) * n_blocks / n_chunks * MEM_LANE_BLOCK;
+    *b1 = end < B ? end : B;
+}
+
 /* A lane past its valid length in this window holds its state (sequences shorter than the batch's
  * longest, the shorter last sub-stream of a stream). */
 static inline int mem_lane_held(const int64_t *len, int64_t t, int64_t lane) {

@@ -118,15 +118,16 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
                       net->n_threads);
     }
 
-    const int64_t n_blocks = mem_lane_blocks(B);
     const int64_t rec = (U ? 2 * H : 0) + (Ug ? 2 * H : 0);
     const int nt = mem_threads_for(net->n_threads, (8 + rec) * T * B * H);
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b0 = blk * MEM_LANE_BLOCK;
-        const int64_t b_end = b0 + MEM_LANE_BLOCK < B ? b0 + MEM_LANE_BLOCK : B, nb = b_end - b0;
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        const int64_t nb = b_end - b0;
         for (int64_t t = 0; t < T; t++) {
-            /* Recurrent products of the block's lanes from slot t (step t-1 values), written into
+            /* Recurrent products of the chunk's lanes from slot t (step t-1 values), written into
              * the cache rows where u and g will be completed in place. */
             const mem_real *prev_rows = states + (t * B + b0) * S;
             mem_real *cache_rows = extra + (t * B + b0) * E;
@@ -216,14 +217,18 @@ static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
     const int64_t n_blocks = mem_lane_blocks(B);
     const int64_t rec = (U ? 2 * H : 0) + (Ug ? 2 * H : 0);
     const int nt = mem_threads_for(net->n_threads, (14 + rec) * TB * H);
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b0 = blk * MEM_LANE_BLOCK;
-        const int64_t b_end = b0 + MEM_LANE_BLOCK < B ? b0 + MEM_LANE_BLOCK : B, nb = b_end - b0;
-        mem_real *d_wm = partials + blk * 3 * H, *d_beta = d_wm + H, *d_alpha = d_beta + H;
-        memset(d_wm, 0, (size_t)(3 * H) * sizeof *d_wm);
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        const int64_t nb = b_end - b0;
+        memset(partials + b0 / MEM_LANE_BLOCK * 3 * H, 0,
+               (size_t)(mem_lane_blocks(b_end) - b0 / MEM_LANE_BLOCK) * 3 * (size_t)H * sizeof *partials);
         for (int64_t t = T - 1; t >= 0; t--) {
             for (int64_t lane = b0; lane < b_end; lane++) {
+                /* the lane's block's gradient sums: the same order of additions in any chunk */
+                mem_real *d_wm = partials + lane / MEM_LANE_BLOCK * 3 * H, *d_beta = d_wm + H, *d_alpha = d_beta + H;
                 mem_real *gh = d_state + lane * S, *gm = gh + H;
                 const mem_real *dzt = dz + (t * B + lane) * H;
                 mem_real *dpre = dpre_all + (t * B + lane) * E;
@@ -240,7 +245,7 @@ static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
                 else pmrc_back_plain(H, dzt, u, prev, prev + H, alpha, beta, wm, lg);
             }
             /* The recurrent products' share of the state gradient: d h_{t-1} += da U and
-             * d m_{t-1} += d(gate logit) U_g for the block's lanes (held lanes have zero rows). */
+             * d m_{t-1} += d(gate logit) U_g for the chunk's lanes (held lanes have zero rows). */
             const mem_real *drows = dpre_all + (t * B + b0) * E;
             if (U) mem_gemm_real(0, 0, nb, H, H, MEM_R(1), drows, E, U, H, MEM_R(1), d_state + b0 * S, S, 1);
             if (Ug) mem_gemm_real(0, 0, nb, H, H, MEM_R(1), drows + H, E, Ug, H, MEM_R(1), d_state + b0 * S + H, S, 1);
