@@ -12,10 +12,28 @@
 #include "cells/cell_util.h"
 #include "core/error.h"
 #include "cells/echo_memory.h"
+#include "cells/echo_memory_step.h"
 #include "kernels/gemm.h"
 #include "model/kind.h"
 
 enum { AMRC_W, AMRC_B, AMRC_WM, AMRC_BETA, AMRC_ALPHA };
+
+/* One lane's step (restrict pointers: the loop vectorises):
+ * u = tanh(p + b + w_m ⊙ m_prev), h = z = u + β ⊙ h_prev, m = (1 - α) ⊙ m_prev + α ⊙ u. */
+static inline void amrc_step(int64_t H, const mem_real *restrict p, const mem_real *restrict bias,
+                             const mem_real *restrict wm, const mem_real *restrict beta,
+                             const mem_real *restrict alpha, const mem_real *restrict h_prev,
+                             const mem_real *restrict m_prev, mem_real *restrict u, mem_real *restrict h,
+                             mem_real *restrict m, mem_real *restrict zt) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real uj = mr_tanh(p[j] + bias[j] + wm[j] * m_prev[j]);
+        const mem_real hj = uj + beta[j] * h_prev[j];
+        u[j] = uj;
+        h[j] = hj;
+        m[j] = (MEM_R(1) - alpha[j]) * m_prev[j] + alpha[j] * uj;
+        zt[j] = hj;
+    }
+}
 
 static void amrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                          mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
@@ -33,13 +51,14 @@ static void amrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
     }
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, W, I, MEM_R(0), proj, H, net->n_threads);
 
-    const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, 8 * T * B * H);
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         for (int64_t t = 0; t < T; t++) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
                 mem_real *zt = z + (t * B + lane) * H;
@@ -50,16 +69,7 @@ static void amrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
                     memset(u, 0, (size_t)H * sizeof *u);
                     continue;
                 }
-                const mem_real *p = proj + (t * B + lane) * H;
-                const mem_real *h_prev = prev, *m_prev = prev + H;
-                mem_real *h = next, *m = next + H;
-                for (int64_t j = 0; j < H; j++) {
-                    mem_real uj = mr_tanh(p[j] + bias[j] + wm[j] * m_prev[j]);
-                    u[j] = uj;
-                    h[j] = uj + beta[j] * h_prev[j];
-                    m[j] = (MEM_R(1) - alpha[j]) * m_prev[j] + alpha[j] * uj;
-                    zt[j] = h[j];
-                }
+                amrc_step(H, proj + (t * B + lane) * H, bias, wm, beta, alpha, prev, prev + H, u, next, next + H, zt);
             }
         }
     }
@@ -76,13 +86,15 @@ static void amrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
     mem_real *partials = scratch + T * B * H; /* per block: d w_m | d β | d α */
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, 12 * T * B * H);
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
-        mem_real *d_wm = partials + blk * 3 * H, *d_beta = d_wm + H, *d_alpha = d_beta + H;
-        memset(d_wm, 0, (size_t)(3 * H) * sizeof *d_wm);
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        memset(partials + b0 / MEM_LANE_BLOCK * 3 * H, 0,
+               (size_t)(mem_lane_blocks(b_end) - b0 / MEM_LANE_BLOCK) * 3 * (size_t)H * sizeof *partials);
         for (int64_t t = T - 1; t >= 0; t--) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
                 mem_real *gh = d_state + lane * S, *gm = gh + H;
                 const mem_real *dzt = dz + (t * B + lane) * H;
                 mem_real *dpre = dpre_all + (t * B + lane) * H;
@@ -92,21 +104,11 @@ static void amrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
                     memset(dpre, 0, (size_t)H * sizeof *dpre);
                     continue;
                 }
+                /* the lane's block's gradient sums: the same order of additions in any chunk */
+                mem_real *d_wm = partials + lane / MEM_LANE_BLOCK * 3 * H;
                 const mem_real *prev = states + (t * B + lane) * S;
-                const mem_real *h_prev = prev, *m_prev = prev + H;
-                const mem_real *u = extra + (t * B + lane) * H;
-                for (int64_t j = 0; j < H; j++) {
-                    mem_real g_h = gh[j] + dzt[j];
-                    mem_real g_m = gm[j];
-                    mem_real du = g_h + alpha[j] * g_m;
-                    mem_real dp = du * (MEM_R(1) - u[j] * u[j]);
-                    dpre[j] = dp;
-                    d_beta[j] += g_h * h_prev[j];
-                    d_alpha[j] += g_m * (u[j] - m_prev[j]);
-                    d_wm[j] += dp * m_prev[j];
-                    gh[j] = beta[j] * g_h;
-                    gm[j] = (MEM_R(1) - alpha[j]) * g_m + wm[j] * dp;
-                }
+                const mem_echo_grad lg = {gh, gm, dpre, d_wm + H, d_wm + 2 * H, d_wm};
+                mem_echo_back(H, dzt, extra + (t * B + lane) * H, prev, prev + H, alpha, beta, wm, lg);
             }
         }
     }

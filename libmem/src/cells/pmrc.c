@@ -16,6 +16,7 @@
 #include "cells/cell_util.h"
 #include "core/error.h"
 #include "cells/echo_memory.h"
+#include "cells/echo_memory_step.h"
 #include "kernels/gemm.h"
 #include "model/kind.h"
 
@@ -65,12 +66,6 @@ static inline void pmrc_step_h(int64_t H, const mem_real *restrict p, const mem_
         h[j] = hj;
         zt[j] = hj;
     }
-}
-
-/* m = (1 - α) ⊙ m_prev + α ⊙ u */
-static inline void pmrc_step_m(int64_t H, const mem_real *restrict alpha, const mem_real *restrict m_prev,
-                               const mem_real *restrict u, mem_real *restrict m) {
-    for (int64_t j = 0; j < H; j++) m[j] = (MEM_R(1) - alpha[j]) * m_prev[j] + alpha[j] * u[j];
 }
 
 /* g = σ(pg + r_g + b_g) (r_g on entry in g), c = tanh(pc + b_c), m = g ⊙ c + (1 - g) ⊙ m_prev */
@@ -149,42 +144,18 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
                 if (!U) memset(cache, 0, (size_t)H * sizeof *cache);
                 pmrc_step_h(H, p, bias, wm, beta, prev, prev + H, cache, next, zt);
                 if (ix.gates) pmrc_step_gated_m(H, p + H, p + 2 * H, bg, bc, prev + H, cache + H, cache + 2 * H, next + H);
-                else pmrc_step_m(H, alpha, prev + H, cache, next + H);
+                else mem_echo_step_m(H, alpha, prev + H, cache, next + H);
             }
         }
     }
 }
 
-/* One lane's backward step (the restrict pointers make the loops vectorise, as in the forward):
- * gh, gm: the state gradient (in: from step t+1, out: to step t-1); dpre: the pre-activation
- * gradients of the step; d_*: this block's parameter gradient sums. */
-typedef struct pmrc_lane_grad {
-    mem_real *restrict gh, *restrict gm, *restrict dpre, *restrict d_beta, *restrict d_alpha, *restrict d_wm;
-} pmrc_lane_grad;
-
-static inline void pmrc_back_plain(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
-                                   const mem_real *restrict h_prev, const mem_real *restrict m_prev,
-                                   const mem_real *restrict alpha, const mem_real *restrict beta,
-                                   const mem_real *restrict wm, pmrc_lane_grad lg) {
-    mem_real *restrict gh = lg.gh, *restrict gm = lg.gm, *restrict dpre = lg.dpre;
-    mem_real *restrict d_beta = lg.d_beta, *restrict d_alpha = lg.d_alpha, *restrict d_wm = lg.d_wm;
-    for (int64_t j = 0; j < H; j++) {
-        const mem_real g_h = gh[j] + dzt[j], g_m = gm[j];
-        const mem_real da = (g_h + alpha[j] * g_m) * (MEM_R(1) - u[j] * u[j]);
-        dpre[j] = da;
-        d_beta[j] += g_h * h_prev[j];
-        d_alpha[j] += g_m * (u[j] - m_prev[j]);
-        d_wm[j] += da * m_prev[j];
-        gh[j] = beta[j] * g_h;
-        gm[j] = (MEM_R(1) - alpha[j]) * g_m + wm[j] * da;
-    }
-}
-
+/* The gated memory's backward step (see mem_echo_back for the arguments). */
 static inline void pmrc_back_gated(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
                                    const mem_real *restrict g, const mem_real *restrict c,
                                    const mem_real *restrict h_prev, const mem_real *restrict m_prev,
                                    const mem_real *restrict beta, const mem_real *restrict wm,
-                                   pmrc_lane_grad lg) {
+                                   mem_echo_grad lg) {
     mem_real *restrict gh = lg.gh, *restrict gm = lg.gm, *restrict dpre = lg.dpre;
     mem_real *restrict d_beta = lg.d_beta, *restrict d_wm = lg.d_wm;
     for (int64_t j = 0; j < H; j++) {
@@ -240,9 +211,9 @@ static void pmrc_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
                 }
                 const mem_real *prev = states + (t * B + lane) * S;
                 const mem_real *u = extra + (t * B + lane) * E;
-                const pmrc_lane_grad lg = {gh, gm, dpre, d_beta, d_alpha, d_wm};
+                const mem_echo_grad lg = {gh, gm, dpre, d_beta, d_alpha, d_wm};
                 if (ix.gates) pmrc_back_gated(H, dzt, u, u + H, u + 2 * H, prev, prev + H, beta, wm, lg);
-                else pmrc_back_plain(H, dzt, u, prev, prev + H, alpha, beta, wm, lg);
+                else mem_echo_back(H, dzt, u, prev, prev + H, alpha, beta, wm, lg);
             }
             /* The recurrent products' share of the state gradient: d h_{t-1} += da U and
              * d m_{t-1} += d(gate logit) U_g for the chunk's lanes (held lanes have zero rows). */
