@@ -52,10 +52,11 @@ static amn_index amn_find(const mem_arch *a) {
 }
 
 /* Sizes: state S, forward cache E per step (f, e, om, r, v, ℓ̃ | q, k), backward scratch BW per
- * step (d pre_f, d pre_λ, dv_pre | du, dk_pre). */
+ * step (d pre_f, d pre_λ, dv_pre | du, dk_pre | g_ℓ̃, g_ws: the gradients the parameter products
+ * of a step send to ℓ̃ and to s_t, formed for all lanes at once). */
 #define AMN_S(H, M) (2 * (H) + (M) * (H))
 #define AMN_E(H, M) (6 * (H) + 2 * (M))
-#define AMN_BW(H, M) (3 * (H) + 2 * (M))
+#define AMN_BW(H, M) (5 * (H) + 2 * (M))
 
 static mem_manifold amn_manifold(const mem_net *net, const amn_index *ix, int64_t M, int64_t H) {
     const mem_arch *a = net->arch;
@@ -67,6 +68,41 @@ static mem_manifold amn_manifold(const mem_net *net, const amn_index *ix, int64_
     mf.V = net->w + a->params[ix->V].offset;
     MEM_FN(mem_manifold_set_gamma)(&mf, net->w[a->params[ix->gamma].offset]);
     return mf;
+}
+
+/* The per-lane elementwise parts of a step (restrict pointers: the loops vectorise). */
+
+/* f = tanh(p_in + b_in [+ U s_{t-1}, on entry in f]), λ = softplus(a + W_λ x) into lam. */
+static inline void amn_pre(int64_t H, const mem_real *restrict p_in, const mem_real *restrict b_in,
+                           const mem_real *restrict rate_a, const mem_real *restrict p_lam, int feedback,
+                           mem_real *restrict f, mem_real *restrict lam) {
+    if (feedback)
+        for (int64_t i = 0; i < H; i++) f[i] = mr_tanh(p_in[i] + b_in[i] + f[i]);
+    else
+        for (int64_t i = 0; i < H; i++) f[i] = mr_tanh(p_in[i] + b_in[i]);
+    for (int64_t i = 0; i < H; i++) lam[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
+}
+
+/* ℓ = Λ ⊙ ℓ_prev + c ⊙ s,  ℓ̃ = ℓ ⊙ sc */
+static inline void amn_lru(int64_t H, const mem_real *restrict lam, const mem_real *restrict c,
+                           const mem_real *restrict sc, const mem_real *restrict l_prev, const mem_real *restrict s,
+                           mem_real *restrict l, mem_real *restrict lt) {
+    for (int64_t j = 0; j < H; j++) {
+        l[j] = lam[j] * l_prev[j] + c[j] * s[j];
+        lt[j] = l[j] * sc[j];
+    }
+}
+
+/* ℓ̃ of a held lane */
+static inline void amn_query_source(int64_t H, const mem_real *restrict l, const mem_real *restrict sc,
+                                    mem_real *restrict lt) {
+    for (int64_t j = 0; j < H; j++) lt[j] = l[j] * sc[j];
+}
+
+/* z = (1 - ρ) ⊙ ℓ + ρ ⊙ r */
+static inline void amn_output(int64_t H, const mem_real *restrict omr, const mem_real *restrict rho,
+                              const mem_real *restrict l, const mem_real *restrict r, mem_real *restrict zt) {
+    for (int64_t j = 0; j < H; j++) zt[j] = omr[j] * l[j] + rho[j] * r[j];
 }
 
 static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
@@ -90,51 +126,104 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                   proj + H, P, net->n_threads);
     const mem_manifold mf = amn_manifold(net, &ix, M, H);
 
-    const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (8 * M * H + 4 * H * H + 30 * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        const int64_t nb = b_end - b0;
         for (int64_t t = 0; t < T; t++) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            const mem_real *prev_rows = states + (t * B + b0) * S;
+            mem_real *next_rows = states + ((t + 1) * B + b0) * S, *cache_rows = extra + (t * B + b0) * E;
+            /* U s_{t-1} of the chunk's lanes, into f (completed in place below) */
+            if (U) mem_gemm_real(0, 1, nb, H, H, MEM_R(1), prev_rows, S, U, H, MEM_R(0), cache_rows, E, 1);
+            for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
-                mem_real *zt = z + (t * B + lane) * H;
-                mem_real *f = extra + (t * B + lane) * E, *e = f + H, *om = e + H, *r = om + H, *v = r + H;
-                mem_real *lt = v + H, *q = lt + H, *k = q + M;
-                const mem_real *s_p = prev, *l_p = prev + H, *M_p = prev + 2 * H;
+                mem_real *f = extra + (t * B + lane) * E;
                 if (mem_lane_held(len, t, lane)) {
                     memcpy(next, prev, (size_t)S * sizeof *next);
                     memset(f, 0, (size_t)E * sizeof *f);
-                    for (int64_t j = 0; j < H; j++) lt[j] = l_p[j] * wv.sc[j];
-                    MEM_FN(mem_manifold_read)(&mf, lt, M_p, q, r);
-                    for (int64_t j = 0; j < H; j++) zt[j] = wv.omr[j] * l_p[j] + wv.rho[j] * r[j];
+                    amn_query_source(H, prev + H, wv.sc, f + 5 * H);
                     continue;
                 }
-                const mem_real *p_in = proj + (t * B + lane) * P, *p_lam = p_in + H;
-                mem_real *s = next, *l = next + H, *M_n = next + 2 * H;
+                const mem_real *p_in = proj + (t * B + lane) * P;
                 /* f and λ (λ parked in e until the liquid step turns it into the decay) */
-                for (int64_t i = 0; i < H; i++) {
-                    mem_real pre = p_in[i] + b_in[i];
-                    if (U) {
-                        const mem_real *row = U + i * H;
-                        mem_real acc = 0;
-                        for (int64_t j = 0; j < H; j++) acc += row[j] * s_p[j];
-                        pre += acc;
-                    }
-                    f[i] = mr_tanh(pre);
-                    e[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
+                amn_pre(H, p_in, b_in, rate_a, p_in + H, U != NULL, f, f + H);
+                mem_liquid_forward(H, dt, f + H, f, prev, next, f + H, f + 2 * H);
+                amn_lru(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, f + 5 * H);
+            }
+            /* The parameter products of the chunk's lanes: Q ℓ̃ (query logits), K s and V s. */
+            mem_gemm_real(0, 1, nb, M, H, MEM_R(1), cache_rows + 5 * H, E, mf.Q, H, MEM_R(0), cache_rows + 6 * H, E, 1);
+            mem_gemm_real(0, 1, nb, M, H, MEM_R(1), next_rows, S, mf.K, H, MEM_R(0), cache_rows + 6 * H + M, E, 1);
+            mem_gemm_real(0, 1, nb, H, H, MEM_R(1), next_rows, S, mf.V, H, MEM_R(0), cache_rows + 4 * H, E, 1);
+            for (int64_t lane = b0; lane < b_end; lane++) {
+                const mem_real *prev = states + (t * B + lane) * S;
+                mem_real *next = states + ((t + 1) * B + lane) * S;
+                mem_real *zt = z + (t * B + lane) * H;
+                mem_real *f = extra + (t * B + lane) * E, *r = f + 3 * H, *v = f + 4 * H;
+                mem_real *q = f + 6 * H, *k = q + M;
+                MEM_FN(mem_manifold_read_logits)(&mf, q, prev + 2 * H, r);
+                if (mem_lane_held(len, t, lane)) {
+                    memset(v, 0, (size_t)H * sizeof *v); /* no write: k and v stay zero */
+                    memset(k, 0, (size_t)M * sizeof *k);
+                    amn_output(H, wv.omr, wv.rho, prev + H, r, zt);
+                    continue;
                 }
-                mem_liquid_forward(H, dt, e, f, s_p, s, e, om);
-                for (int64_t j = 0; j < H; j++) {
-                    l[j] = wv.lam[j] * l_p[j] + wv.c[j] * s[j];
-                    lt[j] = l[j] * wv.sc[j];
-                }
-                MEM_FN(mem_manifold_read)(&mf, lt, M_p, q, r);
-                MEM_FN(mem_manifold_write)(&mf, s, M_p, M_n, k, v);
-                for (int64_t j = 0; j < H; j++) zt[j] = wv.omr[j] * l[j] + wv.rho[j] * r[j];
+                MEM_FN(mem_manifold_write_pre)(&mf, prev + 2 * H, next + 2 * H, k, v);
+                amn_output(H, wv.omr, wv.rho, next + H, r, zt);
             }
         }
+    }
+}
+
+/* Backward helpers, per lane (restrict pointers: the loops vectorise). */
+
+/* dr = ρ ⊙ dz (the gradient wrt r), dρ += dz ⊙ (r - ℓ) */
+static inline void amn_back_output(int64_t H, const mem_real *restrict rho, const mem_real *restrict dzt,
+                                   const mem_real *restrict r, const mem_real *restrict l, mem_real *restrict dr,
+                                   mem_real *restrict d_rho) {
+    for (int64_t j = 0; j < H; j++) {
+        dr[j] = rho[j] * dzt[j];
+        d_rho[j] += dzt[j] * (r[j] - l[j]);
+    }
+}
+
+/* A held lane: ℓ feeds z and the query only. */
+static inline void amn_back_held_lru(int64_t H, const mem_real *restrict omr, const mem_real *restrict sc,
+                                     const mem_real *restrict d_sc, const mem_real *restrict dzt,
+                                     const mem_real *restrict g_lt, const mem_real *restrict l_p,
+                                     mem_real *restrict gl, mem_real *restrict d_nu) {
+    for (int64_t j = 0; j < H; j++) {
+        gl[j] += omr[j] * dzt[j] + sc[j] * g_lt[j];
+        d_nu[j] += g_lt[j] * l_p[j] * d_sc[j];
+    }
+}
+
+/* The LRU: g_ℓ from z, the next step (gl) and the query; gl becomes the gradient wrt ℓ_{t-1} and
+ * g_s the gradient wrt s_t (with the write's share g_ws). */
+static inline void amn_back_lru(int64_t H, const mem_amn_window *w, const mem_real *restrict dzt,
+                                const mem_real *restrict g_lt, const mem_real *restrict g_ws,
+                                const mem_real *restrict l_p, const mem_real *restrict s, const mem_real *restrict l,
+                                const mem_real *restrict gs, mem_real *restrict gl, mem_real *restrict g_s,
+                                mem_real *restrict d_nu) {
+    const mem_real *restrict omr = w->omr, *restrict sc = w->sc, *restrict lam = w->lam, *restrict c = w->c;
+    const mem_real *restrict d_lam = w->d_lam, *restrict d_c = w->d_c, *restrict d_sc = w->d_sc;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g_l = gl[j] + omr[j] * dzt[j] + sc[j] * g_lt[j];
+        d_nu[j] += g_l * (d_lam[j] * l_p[j] + d_c[j] * s[j]) + g_lt[j] * l[j] * d_sc[j];
+        gl[j] = lam[j] * g_l;
+        g_s[j] = gs[j] + c[j] * g_l + g_ws[j];
+    }
+}
+
+/* Through f = tanh(pre_f) and λ = softplus(pre_λ). */
+static inline void amn_back_pre(int64_t H, const mem_real *restrict f, const mem_real *restrict rate_a,
+                                const mem_real *restrict p_lam, mem_real *restrict dpf, mem_real *restrict dpl) {
+    for (int64_t i = 0; i < H; i++) {
+        dpf[i] *= MEM_R(1) - f[i] * f[i];
+        dpl[i] *= mem_liquid_rate_slope(rate_a[i] + p_lam[i]);
     }
 }
 
@@ -151,69 +240,68 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
     const mem_real *rate_a = net->w + a->params[ix.a].offset;
     const mem_amn_window wv = mem_amn_window_at((mem_real *)proj + TB * P, H);
     const mem_manifold mf = amn_manifold(net, &ix, M, H);
-    mem_real *partials = scratch + TB * BW; /* per block: dρ | dν | dγ | temporaries (4 H) */
+    mem_real *partials = scratch + TB * BW; /* per block: dρ | dν | dγ | temporaries dr, g_s (2 H) */
 
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (12 * M * H + 6 * H * H + 40 * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
-        mem_real *d_rho = partials + blk * GPB, *d_nu = d_rho + H, *d_gamma = d_nu + H;
-        mem_real *dr = d_gamma + 1, *g_lt = dr + H, *g_ws = g_lt + H, *g_s = g_ws + H;
-        memset(d_rho, 0, (size_t)(2 * H + 1) * sizeof *d_rho);
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        const int64_t nb = b_end - b0;
+        for (int64_t blk = b0 / MEM_LANE_BLOCK; blk < mem_lane_blocks(b_end); blk++)
+            memset(partials + blk * GPB, 0, (size_t)(2 * H + 1) * sizeof *partials);
         for (int64_t t = T - 1; t >= 0; t--) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
-                mem_real *gs = d_state + lane * S, *gl = gs + H, *gM = gs + 2 * H;
+            /* the manifold's pass over 𝓜 per lane: du, dk_pre, dv_pre and the 𝓜 gradient */
+            for (int64_t lane = b0; lane < b_end; lane++) {
+                /* the lane's block's sums (the same order of additions in any chunk) and temporaries */
+                mem_real *d_rho = partials + lane / MEM_LANE_BLOCK * GPB, *d_gamma = d_rho + 2 * H;
+                mem_real *dr = d_gamma + 1;
+                mem_real *gM = d_state + lane * S + 2 * H;
                 const mem_real *dzt = dz + (t * B + lane) * H;
-                const mem_real *f = extra + (t * B + lane) * E, *e = f + H, *om = e + H, *r = om + H;
-                const mem_real *v = r + H, *q = v + 2 * H, *k = q + M;
-                mem_real *dpf = scratch + (t * B + lane) * BW, *dpl = dpf + H, *dv = dpl + H, *du = dv + H;
-                mem_real *dk = du + M;
+                const mem_real *f = extra + (t * B + lane) * E, *r = f + 3 * H, *v = f + 4 * H;
+                const mem_real *q = f + 6 * H, *k = q + M;
+                mem_real *dpf = scratch + (t * B + lane) * BW, *dv = dpf + 2 * H, *du = dv + H, *dk = du + M;
                 const mem_real *prev = states + (t * B + lane) * S;
-                const mem_real *s_p = prev, *l_p = prev + H, *M_p = prev + 2 * H;
-                if (mem_lane_held(len, t, lane)) {
-                    /* The state passes through; z_t read the held state (see the top comment). */
+                const int held = mem_lane_held(len, t, lane);
+                /* z_t = (1 - ρ) ℓ + ρ r; a held lane's z read the held state (see the top comment) */
+                const mem_real *l = held ? prev + H : states + ((t + 1) * B + lane) * S + H;
+                amn_back_output(H, wv.rho, dzt, r, l, dr, d_rho);
+                if (held) {
                     memset(dpf, 0, (size_t)BW * sizeof *dpf);
-                    for (int64_t j = 0; j < H; j++) {
-                        dr[j] = wv.rho[j] * dzt[j];
-                        d_rho[j] += dzt[j] * (r[j] - l_p[j]);
-                    }
-                    MEM_FN(mem_manifold_read_backward)(&mf, M_p, q, dr, gM, du, g_lt);
-                    for (int64_t j = 0; j < H; j++) {
-                        gl[j] += wv.omr[j] * dzt[j] + wv.sc[j] * g_lt[j];
-                        d_nu[j] += g_lt[j] * l_p[j] * wv.d_sc[j];
-                    }
+                    MEM_FN(mem_manifold_read_backward_pre)(&mf, prev + 2 * H, q, dr, gM, du);
+                } else {
+                    MEM_FN(mem_manifold_step_backward_pre)(&mf, prev + 2 * H, q, k, v, dr, gM, du, dk, dv, d_gamma);
+                }
+            }
+            /* The parameter products of the chunk's lanes: g_ℓ̃ = Qᵀ du, g_ws = Kᵀ dk_pre + Vᵀ dv_pre. */
+            mem_real *rows = scratch + (t * B + b0) * BW;
+            mem_gemm_real(0, 0, nb, H, M, MEM_R(1), rows + 3 * H, BW, mf.Q, H, MEM_R(0), rows + 3 * H + 2 * M, BW, 1);
+            mem_gemm_real(0, 0, nb, H, M, MEM_R(1), rows + 3 * H + M, BW, mf.K, H, MEM_R(0), rows + 4 * H + 2 * M, BW,
+                          1);
+            mem_gemm_real(0, 0, nb, H, H, MEM_R(1), rows + 2 * H, BW, mf.V, H, MEM_R(1), rows + 4 * H + 2 * M, BW, 1);
+            for (int64_t lane = b0; lane < b_end; lane++) {
+                mem_real *d_nu = partials + lane / MEM_LANE_BLOCK * GPB + H, *g_s = d_nu + 2 * H + 1;
+                mem_real *gs = d_state + lane * S, *gl = gs + H;
+                const mem_real *dzt = dz + (t * B + lane) * H;
+                const mem_real *f = extra + (t * B + lane) * E, *e = f + H, *om = e + H;
+                mem_real *dpf = scratch + (t * B + lane) * BW, *dpl = dpf + H;
+                const mem_real *g_lt = dpf + 3 * H + 2 * M, *g_ws = g_lt + H;
+                const mem_real *prev = states + (t * B + lane) * S;
+                if (mem_lane_held(len, t, lane)) {
+                    amn_back_held_lru(H, wv.omr, wv.sc, wv.d_sc, dzt, g_lt, prev + H, gl, d_nu);
                     continue;
                 }
                 const mem_real *next = states + ((t + 1) * B + lane) * S;
-                const mem_real *s = next, *l = next + H;
-                for (int64_t j = 0; j < H; j++) {
-                    dr[j] = wv.rho[j] * dzt[j];
-                    d_rho[j] += dzt[j] * (r[j] - l[j]);
-                }
-                MEM_FN(mem_manifold_step_backward)(&mf, M_p, q, k, v, dr, gM, du, dk, dv, g_lt, g_ws, d_gamma);
                 /* LRU: ℓ_t feeds z, the next step, and the query through ℓ̃ = ℓ ⊙ sc. */
-                for (int64_t j = 0; j < H; j++) {
-                    const mem_real g_l = gl[j] + wv.omr[j] * dzt[j] + wv.sc[j] * g_lt[j];
-                    d_nu[j] += g_l * (wv.d_lam[j] * l_p[j] + wv.d_c[j] * s[j]) + g_lt[j] * l[j] * wv.d_sc[j];
-                    gl[j] = wv.lam[j] * g_l;
-                    g_s[j] = gs[j] + wv.c[j] * g_l + g_ws[j];
-                }
+                amn_back_lru(H, &wv, dzt, g_lt, g_ws, prev + H, next, next + H, gs, gl, g_s, d_nu);
                 /* liquid step: dpf receives d f, dpl receives d λ, gs the gradient wrt s_{t-1} */
-                mem_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
-                const mem_real *p_lam = proj + (t * B + lane) * P + H;
-                for (int64_t i = 0; i < H; i++) {
-                    dpf[i] *= MEM_R(1) - f[i] * f[i];
-                    dpl[i] *= mem_liquid_rate_slope(rate_a[i] + p_lam[i]);
-                }
-                if (U) {
-                    for (int64_t i = 0; i < H; i++) {
-                        const mem_real *row = U + i * H;
-                        const mem_real di = dpf[i];
-                        for (int64_t j = 0; j < H; j++) gs[j] += row[j] * di;
-                    }
-                }
+                mem_liquid_backward(H, dt, g_s, e, om, f, prev, gs, dpf, dpl);
+                amn_back_pre(H, f, rate_a, proj + (t * B + lane) * P + H, dpf, dpl);
             }
+            /* U's share of the gradient wrt s_{t-1}: gs += dpf U (held lanes have dpf = 0) */
+            if (U) mem_gemm_real(0, 0, nb, H, H, MEM_R(1), rows, BW, U, H, MEM_R(1), d_state + b0 * S, S, 1);
         }
     }
 
@@ -322,7 +410,7 @@ static mem_status amn_layout(const mem_config *cfg, mem_arch *a) {
     a->per_window = MEM_AMN_WINDOW_ARRAYS * H;
     a->extra_per_step = AMN_E(H, M);
     a->bwd_per_step = AMN_BW(H, M);
-    a->grad_per_block = 6 * H + 1;
+    a->grad_per_block = 4 * H + 1;
     a->n_stats = 2;
     return MEM_OK;
 }

@@ -50,10 +50,8 @@ static void matvec_t(const mem_real *A, int64_t rows, int64_t cols, const mem_re
     }
 }
 
-void MEM_FN(mem_manifold_read)(const mem_manifold *p, const mem_real *q_src, const mem_real *mem, mem_real *q,
-                               mem_real *r) {
+void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem_real *q, const mem_real *mem, mem_real *r) {
     const int64_t M = p->M, H = p->H;
-    matvec(p->Q, M, H, q_src, q);
     /* Softmax with the maximum subtracted: exp never overflows and the largest term is exactly 1,
      * so the sum is at least 1. */
     mem_real mx = q[0];
@@ -68,12 +66,16 @@ void MEM_FN(mem_manifold_read)(const mem_manifold *p, const mem_real *q_src, con
     matvec_t(mem, M, H, q, r);
 }
 
-void MEM_FN(mem_manifold_write)(const mem_manifold *p, const mem_real *w_src, const mem_real *mem_prev,
-                                mem_real *mem_next, mem_real *k, mem_real *v) {
+void MEM_FN(mem_manifold_read)(const mem_manifold *p, const mem_real *q_src, const mem_real *mem, mem_real *q,
+                               mem_real *r) {
+    matvec(p->Q, p->M, p->H, q_src, q);
+    MEM_FN(mem_manifold_read_logits)(p, q, mem, r);
+}
+
+void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const mem_real *mem_prev, mem_real *mem_next,
+                                    mem_real *k, mem_real *v) {
     const int64_t M = p->M, H = p->H;
-    matvec(p->K, M, H, w_src, k);
     for (int64_t i = 0; i < M; i++) k[i] = mr_sigmoid(k[i]);
-    matvec(p->V, H, H, w_src, v);
     for (int64_t j = 0; j < H; j++) v[j] = mr_tanh(v[j]);
     const mem_real g = p->gamma, omg = p->one_minus_gamma;
     for (int64_t i = 0; i < M; i++) {
@@ -84,6 +86,13 @@ void MEM_FN(mem_manifold_write)(const mem_manifold *p, const mem_real *w_src, co
     }
 }
 
+void MEM_FN(mem_manifold_write)(const mem_manifold *p, const mem_real *w_src, const mem_real *mem_prev,
+                                mem_real *mem_next, mem_real *k, mem_real *v) {
+    matvec(p->K, p->M, p->H, w_src, k);
+    matvec(p->V, p->H, p->H, w_src, v);
+    MEM_FN(mem_manifold_write_pre)(p, mem_prev, mem_next, k, v);
+}
+
 /* du_i = q_i (dq_i - Σ_k q_k dq_k): the softmax Jacobian applied to dq (in place). */
 static void softmax_backward(const mem_real *q, mem_real *dq, int64_t M) {
     mem_real dot = 0;
@@ -91,8 +100,8 @@ static void softmax_backward(const mem_real *q, mem_real *dq, int64_t M) {
     for (int64_t i = 0; i < M; i++) dq[i] = q[i] * (dq[i] - dot);
 }
 
-void MEM_FN(mem_manifold_read_backward)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
-                                        const mem_real *dr, mem_real *g_mem, mem_real *du, mem_real *d_q_src) {
+void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
+                                            const mem_real *dr, mem_real *g_mem, mem_real *du) {
     const int64_t M = p->M, H = p->H;
     for (int64_t i = 0; i < M; i++) {
         const mem_real *row = mem + i * H;
@@ -102,13 +111,18 @@ void MEM_FN(mem_manifold_read_backward)(const mem_manifold *p, const mem_real *m
         du[i] = mf_dot(row, dr, H);
     }
     softmax_backward(q, du, M);
-    matvec_t(p->Q, M, H, du, d_q_src);
 }
 
-void MEM_FN(mem_manifold_step_backward)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
-                                        const mem_real *k, const mem_real *v, const mem_real *dr, mem_real *g_mem,
-                                        mem_real *du, mem_real *dk_pre, mem_real *dv_pre, mem_real *d_q_src,
-                                        mem_real *d_w_src, mem_real *d_gamma) {
+void MEM_FN(mem_manifold_read_backward)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
+                                        const mem_real *dr, mem_real *g_mem, mem_real *du, mem_real *d_q_src) {
+    MEM_FN(mem_manifold_read_backward_pre)(p, mem, q, dr, g_mem, du);
+    matvec_t(p->Q, p->M, p->H, du, d_q_src);
+}
+
+void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
+                                            const mem_real *k, const mem_real *v, const mem_real *dr,
+                                            mem_real *g_mem, mem_real *du, mem_real *dk_pre, mem_real *dv_pre,
+                                            mem_real *d_gamma) {
     const int64_t M = p->M, H = p->H;
     const mem_real g = p->gamma, omg = p->one_minus_gamma;
     /* dv_pre first accumulates Σ_i g_ij k_i (the gradient wrt v over (1 - γ)). */
@@ -137,6 +151,14 @@ void MEM_FN(mem_manifold_step_backward)(const mem_manifold *p, const mem_real *m
     *d_gamma += dg;
     for (int64_t j = 0; j < H; j++) dv_pre[j] *= omg * (MEM_R(1) - v[j] * v[j]);
     softmax_backward(q, du, M);
+}
+
+void MEM_FN(mem_manifold_step_backward)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
+                                        const mem_real *k, const mem_real *v, const mem_real *dr, mem_real *g_mem,
+                                        mem_real *du, mem_real *dk_pre, mem_real *dv_pre, mem_real *d_q_src,
+                                        mem_real *d_w_src, mem_real *d_gamma) {
+    const int64_t M = p->M, H = p->H;
+    MEM_FN(mem_manifold_step_backward_pre)(p, mem_prev, q, k, v, dr, g_mem, du, dk_pre, dv_pre, d_gamma);
     matvec_t(p->Q, M, H, du, d_q_src);
     /* d_w_src = Kᵀ dk_pre + Vᵀ dv_pre */
     matvec_t(p->K, M, H, dk_pre, d_w_src);

@@ -46,6 +46,20 @@ void MEM_FN(mem_manifold_read)(const mem_manifold *p, const mem_real *q_src, con
 void MEM_FN(mem_manifold_write)(const mem_manifold *p, const mem_real *w_src, const mem_real *mem_prev,
                                 mem_real *mem_next, mem_real *k, mem_real *v);
 
+/* The same split for a caller that forms the parameter products of many lanes at once (GEMMs over
+ * the lanes, AMN): read_logits takes q holding the logits Q q_src (softmax in place); write_pre
+ * takes k = K w_src and v = V w_src (σ and tanh in place); the _pre backward variants stop before
+ * the products d_q_src = Qᵀ du and d_w_src = Kᵀ dk_pre + Vᵀ dv_pre. */
+void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem_real *q, const mem_real *mem, mem_real *r);
+void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const mem_real *mem_prev, mem_real *mem_next,
+                                    mem_real *k, mem_real *v);
+void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
+                                            const mem_real *dr, mem_real *g_mem, mem_real *du);
+void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
+                                            const mem_real *k, const mem_real *v, const mem_real *dr,
+                                            mem_real *g_mem, mem_real *du, mem_real *dk_pre, mem_real *dv_pre,
+                                            mem_real *d_gamma);
+
 /* Backward of a read alone (of a manifold that is not written in this step): from dr (H) adds
  * q drᵀ to g_mem (M x H), writes du (M, the gradient wrt the softmax logits Q q_src) and
  * d_q_src (H) = Qᵀ du. */
