@@ -1,6 +1,7 @@
-/* core/fastmath.h: maximum relative error of mem_expf, mem_tanhf and mem_sigmoidf against
+/* core/fastmath.h: maximum relative error of its functions against
  * double-precision libm over a dense sweep of float bit patterns (every 127th float of each range,
- * plus the neighbourhoods of the branch points), their special values, and that a vectorised loop
+ * plus the neighbourhoods of the branch points; every 251st or 509th float for the
+ * wide ranges of expm1, log1p and softplus), their special values, and that a vectorised loop
  * gives the scalar function's bits. The bounds asserted are the ones stated in fastmath.h. */
 #include <float.h>
 #include <math.h>
@@ -16,6 +17,7 @@ typedef float (*fast_fn)(float);
 typedef double (*ref_fn)(double);
 
 static double ref_sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+static double ref_softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
 
 /* Largest |fast - ref| / |ref| over the floats in [lo, hi] visited with the given bit stride (both
  * signs' bit patterns walked from 0 in magnitude), and the worst argument. */
@@ -70,6 +72,20 @@ static void test_accuracy(void) {
     double s = max_rel_error(mem_sigmoidf, ref_sigmoid, -87.0f, 100.0f, 127, &worst);
     printf("mem_sigmoidf max relative error %.3g (at %.9g)\n", s, (double)worst);
     CHECK_MSG(s < 2.5e-7, "mem_sigmoidf: %.3g at %.9g", s, (double)worst);
+
+    double m = max_rel_error(mem_expm1f, expm1, -30.0f, 88.0f, 251, &worst);
+    const float expm1_points[] = {0.7f, -0.7f};
+    double mn = max_rel_error_near(mem_expm1f, expm1, expm1_points, 2);
+    printf("mem_expm1f   max relative error %.3g (at %.9g), %.3g near the branch points\n", m, (double)worst, mn);
+    CHECK_MSG(m < 3e-7 && mn < 3e-7, "mem_expm1f: %.3g at %.9g, %.3g near branches", m, (double)worst, mn);
+
+    double l = max_rel_error(mem_log1pf, log1p, -0.99999994f, 3e38f, 509, &worst);
+    printf("mem_log1pf   max relative error %.3g (at %.9g)\n", l, (double)worst);
+    CHECK_MSG(l < 3e-7, "mem_log1pf: %.3g at %.9g", l, (double)worst);
+
+    double p = max_rel_error(mem_softplusf, ref_softplus, -87.0f, 1e30f, 509, &worst);
+    printf("mem_softplusf max relative error %.3g (at %.9g)\n", p, (double)worst);
+    CHECK_MSG(p < 3.5e-7, "mem_softplusf: %.3g at %.9g", p, (double)worst);
 }
 
 static void test_special_values(void) {
@@ -91,6 +107,13 @@ static void test_special_values(void) {
     CHECK(mem_sigmoidf(INFINITY) == 1.0f && mem_sigmoidf(-INFINITY) == 0.0f);
     CHECK(mem_sigmoidf(-200.0f) == 0.0f && mem_sigmoidf(200.0f) == 1.0f);
     CHECK(isnan(mem_sigmoidf(NAN)));
+    CHECK(mem_expm1f(0.0f) == 0.0f && mem_expm1f(-INFINITY) == -1.0f && mem_expm1f(INFINITY) == INFINITY);
+    CHECK(mem_expm1f(1e-30f) == 1e-30f && isnan(mem_expm1f(NAN)));
+    CHECK(mem_log1pf(0.0f) == 0.0f && mem_log1pf(1e-30f) == 1e-30f);
+    CHECK(mem_log1pf(-1.0f) == -INFINITY && isnan(mem_log1pf(-2.0f)) && isnan(mem_log1pf(NAN)));
+    CHECK(mem_log1pf(INFINITY) == INFINITY);
+    CHECK(mem_softplusf(-INFINITY) == 0.0f && mem_softplusf(INFINITY) == INFINITY && isnan(mem_softplusf(NAN)));
+    CHECK(mem_softplusf(0.0f) == (float)log(2.0));
     /* odd symmetry of tanh is exact */
     for (float x = 0.001f; x < 20.0f; x *= 1.37f) CHECK(mem_tanhf(-x) == -mem_tanhf(x));
 }
@@ -98,18 +121,21 @@ static void test_special_values(void) {
 /* Called through a pointer: a plain scalar call, never part of a vectorised loop. */
 static float (*volatile scalar_tanh)(float) = mem_tanhf;
 static float (*volatile scalar_sigmoid)(float) = mem_sigmoidf;
+static float (*volatile scalar_softplus)(float) = mem_softplusf;
 
 /* The loops below are vectorised at -O3; every lane must equal the scalar call. */
 static void test_vector_equals_scalar(void) {
     enum { N = 4099 };
-    static float x[N], yt[N], ys[N];
+    static float x[N], yt[N], ys[N], yp[N];
     for (int q = 0; q < N; q++) x[q] = (float)(q - N / 2) * 0.0123f;
     for (int q = 0; q < N; q++) yt[q] = mem_tanhf(x[q]);
     for (int q = 0; q < N; q++) ys[q] = mem_sigmoidf(x[q]);
+    for (int q = 0; q < N; q++) yp[q] = mem_softplusf(x[q]);
     int differ = 0;
     for (int q = 0; q < N; q++) {
-        float a = scalar_tanh(x[q]), b = scalar_sigmoid(x[q]);
-        differ += memcmp(&a, &yt[q], sizeof a) != 0 || memcmp(&b, &ys[q], sizeof b) != 0;
+        float a = scalar_tanh(x[q]), b = scalar_sigmoid(x[q]), c = scalar_softplus(x[q]);
+        differ += memcmp(&a, &yt[q], sizeof a) != 0 || memcmp(&b, &ys[q], sizeof b) != 0 ||
+                  memcmp(&c, &yp[q], sizeof c) != 0;
     }
     CHECK_MSG(differ == 0, "%d lanes differ from the scalar call", differ);
 }

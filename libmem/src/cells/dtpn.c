@@ -42,6 +42,96 @@ static mem_manifold dtpn_manifold(const mem_net *net, int64_t M, int64_t H) {
     return mf;
 }
 
+/* out[o] = Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order from 0: a matrix-vector
+ * product with the matrix stored by columns, in register tiles of DTPN_TILE outputs that vectorise
+ * across o. Each out[o] takes exactly the operations of a scalar running dot product (acc = 0;
+ * acc += a x, k increasing), so the bits are those of the plain loop. */
+#define DTPN_TILE 16
+
+static inline void dtpn_gemv_cols(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
+                                  mem_real *restrict out) {
+    int64_t o0 = 0;
+    for (; o0 + DTPN_TILE <= n; o0 += DTPN_TILE) {
+        mem_real acc[DTPN_TILE] = {0};
+        for (int64_t k = 0; k < K; k++) {
+            const mem_real xk = x[k], *col = a + k * n + o0;
+            for (int c = 0; c < DTPN_TILE; c++) acc[c] += col[c] * xk;
+        }
+        for (int c = 0; c < DTPN_TILE; c++) out[o0 + c] = acc[c];
+    }
+    for (int64_t o = o0; o < n; o++) {
+        mem_real acc = 0;
+        for (int64_t k = 0; k < K; k++) acc += a[k * n + o] * x[k];
+        out[o] = acc;
+    }
+}
+
+/* One lane's layer, echo and rate-gated memory: u = tanh(W x + U h_prev + b) (U h_prev on entry in
+ * u), p = e = u + β ⊙ e_prev, α = σ(α̂ + W_α x), n = (1 - α) ⊙ n_prev + α ⊙ p. */
+static inline void dtpn_step_pn(int64_t H, const mem_real *restrict p_in, const mem_real *restrict bias,
+                                const mem_real *restrict beta, const mem_real *restrict e_p,
+                                const mem_real *restrict alpha_logit, const mem_real *restrict p_al,
+                                const mem_real *restrict n_p, mem_real *restrict u, mem_real *restrict p,
+                                mem_real *restrict al, mem_real *restrict n) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real uj = mr_tanh(p_in[j] + u[j] + bias[j]);
+        const mem_real pj = uj + beta[j] * e_p[j];
+        const mem_real aj = mr_sigmoid(alpha_logit[j] + p_al[j]);
+        u[j] = uj;
+        p[j] = pj;
+        al[j] = aj;
+        n[j] = (MEM_R(1) - aj) * n_p[j] + aj * pj;
+    }
+}
+
+/* h = z = tanh(p + n + r) */
+static inline void dtpn_step_h(int64_t H, const mem_real *restrict p, const mem_real *restrict n,
+                               const mem_real *restrict r, mem_real *restrict h, mem_real *restrict zt) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real hj = mr_tanh(p[j] + n[j] + r[j]);
+        h[j] = hj;
+        zt[j] = hj;
+    }
+}
+
+/* Backward through h = tanh(p + n + r): the pre-activation gradient reaches r (dr), n (gn, now the
+ * gradient wrt n_t) and p (g_p, with the echo's carried gradient ge). */
+static inline void dtpn_back_h(int64_t H, const mem_real *restrict gh, const mem_real *restrict dzt,
+                               const mem_real *restrict h, const mem_real *restrict ge, mem_real *restrict dr,
+                               mem_real *restrict gn, mem_real *restrict g_p) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real d_pre = (gh[j] + dzt[j]) * (MEM_R(1) - h[j] * h[j]);
+        dr[j] = d_pre;
+        gn[j] += d_pre;
+        g_p[j] = ge[j] + d_pre;
+    }
+}
+
+/* One lane's gradients in the backward of p and n: gn, ge the carried state gradients (in: wrt n_t
+ * and e_t, out: wrt n_{t-1} and e_{t-1}); dpa, dpu the pre-activation gradients of α and u; d_beta
+ * the lane block's sum. */
+typedef struct dtpn_lane_grad {
+    mem_real *restrict gn, *restrict ge, *restrict dpa, *restrict dpu, *restrict d_beta;
+} dtpn_lane_grad;
+
+static inline void dtpn_back_pn(int64_t H, const mem_real *restrict g_p, const mem_real *restrict g_q,
+                                const mem_real *restrict g_w, const mem_real *restrict al,
+                                const mem_real *restrict p, const mem_real *restrict n_p,
+                                const mem_real *restrict e_p, const mem_real *restrict beta,
+                                const mem_real *restrict u, dtpn_lane_grad lg) {
+    mem_real *restrict gn = lg.gn, *restrict ge = lg.ge, *restrict dpa = lg.dpa, *restrict dpu = lg.dpu;
+    mem_real *restrict d_beta = lg.d_beta;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g_n = gn[j];
+        const mem_real gp = g_p[j] + g_q[j] + g_w[j] + al[j] * g_n;
+        dpa[j] = g_n * (p[j] - n_p[j]) * al[j] * (MEM_R(1) - al[j]);
+        gn[j] = (MEM_R(1) - al[j]) * g_n;
+        d_beta[j] += gp * e_p[j];
+        ge[j] = beta[j] * gp;
+        dpu[j] = gp * (MEM_R(1) - u[j] * u[j]);
+    }
+}
+
 static void dtpn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                          mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
     const mem_arch *a = net->arch;
@@ -51,8 +141,12 @@ static void dtpn_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
     const mem_real *bias = net->w + a->params[DTPN_B].offset;
     const mem_real *beta_logit = net->w + a->params[DTPN_BETA].offset;
     const mem_real *alpha_logit = net->w + a->params[DTPN_ALPHA].offset;
-    mem_real *beta = proj + T * B * P;
+    mem_real *beta = proj + T * B * P, *Ut = beta + H;
     for (int64_t j = 0; j < H; j++) beta[j] = mr_sigmoid(beta_logit[j]);
+    /* Uᵀ once per window: the per-step product U h_{t-1} then reads U by columns and vectorises
+     * across its outputs (dtpn_gemv_cols), each output summed in the same order as before. */
+    for (int64_t i = 0; i < H; i++)
+        for (int64_t j = 0; j < H; j++) Ut[j * H + i] = U[i * H + j];
     /* The input projections of the whole window, hoisted out of the time loop. */
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[DTPN_W].offset, I, MEM_R(0), proj, P,
                   net->n_threads);
@@ -60,13 +154,14 @@ static void dtpn_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
                   net->n_threads);
     const mem_manifold mf = dtpn_manifold(net, M, H);
 
-    const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (8 * M * H + 4 * H * H + 30 * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         for (int64_t t = 0; t < T; t++) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
                 mem_real *zt = z + (t * B + lane) * H;
@@ -81,23 +176,11 @@ static void dtpn_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
                 }
                 const mem_real *p_in = proj + (t * B + lane) * P, *p_al = p_in + H;
                 mem_real *p = next, *n = next + H, *h = next + 2 * H, *M_n = next + 3 * H;
-                for (int64_t i = 0; i < H; i++) {
-                    const mem_real *row = U + i * H;
-                    mem_real acc = 0;
-                    for (int64_t j = 0; j < H; j++) acc += row[j] * h_p[j];
-                    u[i] = mr_tanh(p_in[i] + acc + bias[i]);
-                }
-                for (int64_t j = 0; j < H; j++) {
-                    p[j] = u[j] + beta[j] * e_p[j];
-                    al[j] = mr_sigmoid(alpha_logit[j] + p_al[j]);
-                    n[j] = (MEM_R(1) - al[j]) * n_p[j] + al[j] * p[j];
-                }
+                dtpn_gemv_cols(H, H, Ut, h_p, u); /* U h_{t-1} */
+                dtpn_step_pn(H, p_in, bias, beta, e_p, alpha_logit, p_al, n_p, u, p, al, n);
                 MEM_FN(mem_manifold_read)(&mf, p, M_p, q, r);
                 MEM_FN(mem_manifold_write)(&mf, p, M_p, M_n, k, v);
-                for (int64_t j = 0; j < H; j++) {
-                    h[j] = mr_tanh(p[j] + n[j] + r[j]);
-                    zt[j] = h[j];
-                }
+                dtpn_step_h(H, p, n, r, h, zt);
             }
         }
     }
@@ -117,14 +200,18 @@ static void dtpn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
 
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (12 * M * H + 6 * H * H + 40 * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
-        mem_real *d_beta = partials + blk * GPB, *d_gamma = d_beta + H;
-        mem_real *dr = d_gamma + 1, *g_q = dr + H, *g_w = g_q + H, *g_p = g_w + H;
-        memset(d_beta, 0, (size_t)(H + 1) * sizeof *d_beta);
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        memset(partials + b0 / MEM_LANE_BLOCK * GPB, 0,
+               (size_t)(mem_lane_blocks(b_end) - b0 / MEM_LANE_BLOCK) * (size_t)GPB * sizeof *partials);
         for (int64_t t = T - 1; t >= 0; t--) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
+                /* the lane's block's sums (the same order of additions in any chunk) and temporaries */
+                mem_real *d_beta = partials + lane / MEM_LANE_BLOCK * GPB, *d_gamma = d_beta + H;
+                mem_real *dr = d_gamma + 1, *g_q = dr + H, *g_w = g_q + H, *g_p = g_w + H;
                 mem_real *ge = d_state + lane * S, *gn = ge + H, *gh = ge + 2 * H, *gM = ge + 3 * H;
                 const mem_real *dzt = dz + (t * B + lane) * H;
                 mem_real *dpu = scratch + (t * B + lane) * BW, *dpa = dpu + H, *dv = dpa + H, *du = dv + H;
@@ -140,30 +227,12 @@ static void dtpn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
                 const mem_real *prev = states + (t * B + lane) * S, *next = states + ((t + 1) * B + lane) * S;
                 const mem_real *e_p = prev, *n_p = prev + H, *M_p = prev + 3 * H;
                 const mem_real *p = next, *h = next + 2 * H;
-                /* h_t = tanh(p + n + r): its pre-activation gradient reaches p, n and r alike. */
-                for (int64_t j = 0; j < H; j++) {
-                    const mem_real d_pre = (gh[j] + dzt[j]) * (MEM_R(1) - h[j] * h[j]);
-                    dr[j] = d_pre;
-                    gn[j] += d_pre; /* now the gradient wrt n_t */
-                    g_p[j] = ge[j] + d_pre;
-                }
+                dtpn_back_h(H, gh, dzt, h, ge, dr, gn, g_p);
                 MEM_FN(mem_manifold_step_backward)(&mf, M_p, q, k, v, dr, gM, du, dk, dv, g_q, g_w, d_gamma);
-                for (int64_t j = 0; j < H; j++) {
-                    const mem_real g_n = gn[j];
-                    const mem_real gp = g_p[j] + g_q[j] + g_w[j] + al[j] * g_n;
-                    dpa[j] = g_n * (p[j] - n_p[j]) * al[j] * (MEM_R(1) - al[j]);
-                    gn[j] = (MEM_R(1) - al[j]) * g_n;
-                    d_beta[j] += gp * e_p[j];
-                    ge[j] = beta[j] * gp;
-                    dpu[j] = gp * (MEM_R(1) - u[j] * u[j]);
-                }
-                /* gradient wrt h_{t-1}: Uᵀ d pre_u */
-                memset(gh, 0, (size_t)H * sizeof *gh);
-                for (int64_t i = 0; i < H; i++) {
-                    const mem_real *row = U + i * H;
-                    const mem_real di = dpu[i];
-                    for (int64_t j = 0; j < H; j++) gh[j] += row[j] * di;
-                }
+                const dtpn_lane_grad lg = {gn, ge, dpa, dpu, d_beta};
+                dtpn_back_pn(H, g_p, g_q, g_w, al, p, n_p, e_p, beta, u, lg);
+                /* gradient wrt h_{t-1}: Uᵀ d pre_u (U read by rows: its columns are Uᵀ's) */
+                dtpn_gemv_cols(H, H, U, dpu, gh);
             }
         }
     }
@@ -247,7 +316,7 @@ static mem_status dtpn_layout(const mem_config *cfg, mem_arch *a) {
     MEM_CHECK(mem_arch_add_state(a, "h", 1, &H, ax_h));
     MEM_CHECK(mem_arch_add_state(a, "manifold", 2, mh, ax_mh));
     a->proj_per_step = 2 * H;
-    a->per_window = H;
+    a->per_window = H + H * H; /* β, Uᵀ */
     a->extra_per_step = DTPN_E(H, M);
     a->bwd_per_step = DTPN_BW(H, M);
     a->grad_per_block = 5 * H + 1;

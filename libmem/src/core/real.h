@@ -26,9 +26,9 @@ typedef float mem_real;
 #define MEM_R(x) ((float)(x))
 #define mr_tanh mem_tanhf /* vectorisable, < 3e-7 relative error (core/fastmath.h) */
 #define mr_exp mem_expf
-#define mr_expm1 expm1f
+#define mr_expm1 mem_expm1f
 #define mr_log logf
-#define mr_log1p log1pf
+#define mr_log1p mem_log1pf
 #define mr_sqrt sqrtf
 #define mr_fabs fabsf
 #define mem_gemm_real mem_gemm_f32
@@ -45,8 +45,12 @@ static inline mem_real mr_sigmoid(mem_real z) {
 static inline mem_real mr_sigmoid(mem_real z) { return mem_sigmoidf(z); }
 #endif
 
+#ifdef MEM_REAL_DOUBLE
 static inline mem_real mr_softplus(mem_real z) {
     return z > 0 ? z + mr_log1p(mr_exp(-z)) : mr_log1p(mr_exp(z));
 }
+#else
+static inline mem_real mr_softplus(mem_real z) { return mem_softplusf(z); }
+#endif
 
 #endif
