@@ -287,6 +287,27 @@ int main(void) {
         CHECK_STATUS(mem_rsa(flat, fy, 4, 3, 3, MEM_RSA_PEARSON, 0, &val), MEM_ERR_NUMERIC);
     }
 
+    /* the public SGEMM: argument checks, then one product checked by hand */
+    {
+        float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, -1, 2, 0.5f, 1}, c[4] = {9, 9, 9, 9};
+        CHECK_STATUS(mem_sgemm(2, 0, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2, 1), MEM_ERR_ARG);
+        CHECK_STATUS(mem_sgemm(0, -1, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2, 1), MEM_ERR_ARG);
+        CHECK_STATUS(mem_sgemm(0, 0, -2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2, 1), MEM_ERR_SHAPE);
+        CHECK_STATUS(mem_sgemm(0, 0, 2, 2, 3, 1.0f, a, 2, b, 2, 0.0f, c, 2, 1), MEM_ERR_SHAPE); /* lda < k */
+        CHECK_STATUS(mem_sgemm(0, 0, 2, 2, 3, 1.0f, a, 3, b, 1, 0.0f, c, 2, 1), MEM_ERR_SHAPE); /* ldb < n */
+        CHECK_STATUS(mem_sgemm(0, 0, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 1, 1), MEM_ERR_SHAPE); /* ldc < n */
+        CHECK_STATUS(mem_sgemm(0, 0, 2, 2, 3, 1.0f, NULL, 3, b, 2, 0.0f, c, 2, 1), MEM_ERR_ARG);
+        CHECK_STATUS(mem_sgemm(0, 0, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, NULL, 2, 1), MEM_ERR_ARG);
+        CHECK_STATUS(mem_sgemm(0, 0, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2, -1), MEM_ERR_ARG);
+        CHECK(c[0] == 9 && c[3] == 9); /* failed calls leave C alone */
+        /* [1 2 3; 4 5 6] [1 0; -1 2; 0.5 1] = [0.5 7; 2 16] */
+        CHECK_OK(mem_sgemm(0, 0, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2, 1));
+        CHECK(c[0] == 0.5f && c[1] == 7.0f && c[2] == 2.0f && c[3] == 16.0f);
+        /* alpha == 0 reads neither A nor B; C = beta C */
+        CHECK_OK(mem_sgemm(0, 0, 2, 2, 3, 0.0f, NULL, 3, NULL, 2, 2.0f, c, 2, 1));
+        CHECK(c[0] == 1.0f && c[3] == 32.0f);
+    }
+
     mem_model_free(m);
     mem_config_free(cfg);
     TEST_MAIN_END();
