@@ -73,7 +73,7 @@ static mem_manifold amn_manifold(const mem_net *net, const amn_index *ix, int64_
 /* The per-lane elementwise parts of a step (restrict pointers: the loops vectorise). */
 
 /* f = tanh(p_in + b_in [+ U s_{t-1}, on entry in f]), λ = softplus(a + W_λ x) into lam. */
-static inline void amn_pre(int64_t H, const mem_real *restrict p_in, const mem_real *restrict b_in,
+static MEM_SIMD_CLONES void amn_pre(int64_t H, const mem_real *restrict p_in, const mem_real *restrict b_in,
                            const mem_real *restrict rate_a, const mem_real *restrict p_lam, int feedback,
                            mem_real *restrict f, mem_real *restrict lam) {
     if (feedback)
@@ -219,7 +219,7 @@ static inline void amn_back_lru(int64_t H, const mem_amn_window *w, const mem_re
 }
 
 /* Through f = tanh(pre_f) and λ = softplus(pre_λ). */
-static inline void amn_back_pre(int64_t H, const mem_real *restrict f, const mem_real *restrict rate_a,
+static MEM_SIMD_CLONES void amn_back_pre(int64_t H, const mem_real *restrict f, const mem_real *restrict rate_a,
                                 const mem_real *restrict p_lam, mem_real *restrict dpf, mem_real *restrict dpl) {
     for (int64_t i = 0; i < H; i++) {
         dpf[i] *= MEM_R(1) - f[i] * f[i];

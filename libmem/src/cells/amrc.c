@@ -20,7 +20,7 @@ enum { AMRC_W, AMRC_B, AMRC_WM, AMRC_BETA, AMRC_ALPHA };
 
 /* One lane's step (restrict pointers: the loop vectorises):
  * u = tanh(p + b + w_m ⊙ m_prev), h = z = u + β ⊙ h_prev, m = (1 - α) ⊙ m_prev + α ⊙ u. */
-static inline void amrc_step(int64_t H, const mem_real *restrict p, const mem_real *restrict bias,
+static MEM_SIMD_CLONES void amrc_step(int64_t H, const mem_real *restrict p, const mem_real *restrict bias,
                              const mem_real *restrict wm, const mem_real *restrict beta,
                              const mem_real *restrict alpha, const mem_real *restrict h_prev,
                              const mem_real *restrict m_prev, mem_real *restrict u, mem_real *restrict h,

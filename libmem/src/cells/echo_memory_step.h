@@ -20,7 +20,7 @@ typedef struct mem_echo_grad {
 } mem_echo_grad;
 
 /* Backward through u, h and m of the fixed-rate (α) memory; dzt is the output gradient of step t. */
-static inline void mem_echo_back(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
+static MEM_SIMD_CLONES void mem_echo_back(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
                                  const mem_real *restrict h_prev, const mem_real *restrict m_prev,
                                  const mem_real *restrict alpha, const mem_real *restrict beta,
                                  const mem_real *restrict wm, mem_echo_grad lg) {

@@ -21,7 +21,7 @@
 /* Forward over n units. decay = e^{-dt λ} and gain = 1 - e^{-dt λ} are written for backward
  * (caching both is cheaper than a second exp and expm1 per unit). decay may alias lambda (each
  * unit reads its rate before writing); s may not alias s_prev. */
-static inline void mem_liquid_forward(int64_t n, mem_real dt, const mem_real *lambda, const mem_real *g,
+static MEM_SIMD_CLONES void mem_liquid_forward(int64_t n, mem_real dt, const mem_real *lambda, const mem_real *g,
                                       const mem_real *s_prev, mem_real *s, mem_real *decay, mem_real *gain) {
     for (int64_t j = 0; j < n; j++) {
         const mem_real x = dt * lambda[j];

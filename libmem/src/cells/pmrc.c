@@ -55,7 +55,7 @@ static int64_t pmrc_width(const mem_arch *a) { return mem_arch_find_param(a, "W_
 /* One lane's step, split in loops whose pointers are restrict (distinct arrays, or disjoint parts
  * of one), so that they vectorise without run-time alias checks.
  * u = tanh(p + r + b + w_m ⊙ m_prev), r on entry in u;  h = z = u + β ⊙ h_prev. */
-static inline void pmrc_step_h(int64_t H, const mem_real *restrict p, const mem_real *restrict bias,
+static MEM_SIMD_CLONES void pmrc_step_h(int64_t H, const mem_real *restrict p, const mem_real *restrict bias,
                                const mem_real *restrict wm, const mem_real *restrict beta,
                                const mem_real *restrict h_prev, const mem_real *restrict m_prev,
                                mem_real *restrict u, mem_real *restrict h, mem_real *restrict zt) {
@@ -69,7 +69,7 @@ static inline void pmrc_step_h(int64_t H, const mem_real *restrict p, const mem_
 }
 
 /* g = σ(pg + r_g + b_g) (r_g on entry in g), c = tanh(pc + b_c), m = g ⊙ c + (1 - g) ⊙ m_prev */
-static inline void pmrc_step_gated_m(int64_t H, const mem_real *restrict pg, const mem_real *restrict pc,
+static MEM_SIMD_CLONES void pmrc_step_gated_m(int64_t H, const mem_real *restrict pg, const mem_real *restrict pc,
                                      const mem_real *restrict bg, const mem_real *restrict bc,
                                      const mem_real *restrict m_prev, mem_real *restrict g,
                                      mem_real *restrict c, mem_real *restrict m) {
@@ -151,7 +151,7 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
 }
 
 /* The gated memory's backward step (see mem_echo_back for the arguments). */
-static inline void pmrc_back_gated(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
+static MEM_SIMD_CLONES void pmrc_back_gated(int64_t H, const mem_real *restrict dzt, const mem_real *restrict u,
                                    const mem_real *restrict g, const mem_real *restrict c,
                                    const mem_real *restrict h_prev, const mem_real *restrict m_prev,
                                    const mem_real *restrict beta, const mem_real *restrict wm,

@@ -7,6 +7,18 @@
 
 #include <math.h>
 
+/* For the per-lane loops that call core/fastmath.h's functions (compute-bound: tanh's division
+ * and polynomials): a function marked MEM_SIMD_CLONES is compiled for the baseline and for AVX2 and
+ * the loader picks one (GCC ifunc, x86-64 Linux). With -ffp-contract=off both do the same IEEE
+ * operations, 4 or 8 lanes at a time, so they give the same bits. Such a function is never
+ * inlined: mark only loops long enough to pay for the call. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define MEM_SIMD_CLONES __attribute__((target_clones("avx2", "default"), noinline))
+#else
+#define MEM_SIMD_CLONES
+#endif
+
 #ifdef MEM_REAL_DOUBLE
 typedef double mem_real;
 #define MEM_FN(name) name##_f64
