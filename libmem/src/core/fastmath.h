@@ -23,7 +23,6 @@
 #ifndef MEM_CORE_FASTMATH_H
 #define MEM_CORE_FASTMATH_H
 
-
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
