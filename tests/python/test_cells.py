@@ -67,9 +67,13 @@ def test_persistence_with_stream_continuation(kind: str, tmp_path) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_threads_do_not_change_results(kind: str) -> None:
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((2048, 8)).astype(np.float32)
-    y = rng.standard_normal((2048, 2))
-    kw = dict(cell=kind, cell_params=SMALL.get(kind) or None, hidden_size=128, epochs=1,
+    # Every cell's step loop above the single-thread threshold (MEM_PARALLEL_MIN_WORK, 2^22
+    # operations): AMRC, with no matrix in its step (8 operations per unit and step), needs
+    # 4096 steps at hidden 256; the others pass it at 2048 x 128.
+    steps, hidden = (4096, 256) if kind == "amrc" else (2048, 128)
+    x = rng.standard_normal((steps, 8)).astype(np.float32)
+    y = rng.standard_normal((steps, 2))
+    kw = dict(cell=kind, cell_params=SMALL.get(kind) or None, hidden_size=hidden, epochs=1,
               random_state=5)
     one = memnative.MemoryRegressor(n_threads=1, **kw).fit(x, y)
     two = memnative.MemoryRegressor(n_threads=2, **kw).fit(x, y)
