@@ -3,8 +3,8 @@
  *
  * Precision: inputs are float32; products are formed in float32 over blocks of rows (SIM_BLOCK
  * for the GEMM, MEM_SYRK_BLOCK for the syrk kernel; float accumulation inside a block) and the
- * block results are summed in float64, so the
- * error stays near float32 rounding of single products rather than growing with n. Everything
+ * block results are summed in float64, so the error stays near float32 rounding of single
+ * products rather than growing with n. Everything
  * after the products (norms, centring of Gram matrices, ranks, correlations) is float64 in a fixed
  * order (RSA's dissimilarities are float64 from the start, see rdm). The GEMMs are deterministic
  * for any thread count, so the results are too.
