@@ -96,6 +96,136 @@ static void hyper_manifolds(const mem_net *net, const hyper_index *ix, const hyp
     }
 }
 
+/* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
+ * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of
+ * w outputs. Each out[o] takes exactly the operations of a scalar running sum (acc += a x, k
+ * increasing), so the bits are those of the plain loop over a row (also in the AVX2 clone). */
+static inline void hyper_gemv_tile(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
+                                   int add, mem_real *restrict out, int64_t o0, const int w) {
+    mem_real acc[32];
+    for (int c = 0; c < w; c++) acc[c] = add ? out[o0 + c] : MEM_R(0);
+    for (int64_t k = 0; k < K; k++) {
+        const mem_real xk = x[k], *col = a + k * n + o0;
+        for (int c = 0; c < w; c++) acc[c] += col[c] * xk;
+    }
+    for (int c = 0; c < w; c++) out[o0 + c] = acc[c];
+}
+
+static MEM_SIMD_CLONES void hyper_gemv_cols(int64_t n, int64_t K, const mem_real *restrict a,
+                                            const mem_real *restrict x, int add, mem_real *restrict out) {
+    int64_t o0 = 0;
+    for (; o0 + 32 <= n; o0 += 32) hyper_gemv_tile(n, K, a, x, add, out, o0, 32);
+    if (o0 + 16 <= n) {
+        hyper_gemv_tile(n, K, a, x, add, out, o0, 16);
+        o0 += 16;
+    }
+    if (o0 + 8 <= n) {
+        hyper_gemv_tile(n, K, a, x, add, out, o0, 8);
+        o0 += 8;
+    }
+    if (o0 + 4 <= n) {
+        hyper_gemv_tile(n, K, a, x, add, out, o0, 4);
+        o0 += 4;
+    }
+    for (; o0 < n; o0++) hyper_gemv_tile(n, K, a, x, add, out, o0, 1);
+}
+
+/* Σ_j a_j b_j, j increasing (a plain running sum: its order is part of the results' bits). */
+static inline mem_real hyper_dot(int64_t n, const mem_real *restrict a, const mem_real *restrict b) {
+    mem_real acc = 0;
+    for (int64_t j = 0; j < n; j++) acc += a[j] * b[j];
+    return acc;
+}
+
+/* dst += x src */
+static inline void hyper_axpy(int64_t n, mem_real x, const mem_real *restrict src, mem_real *restrict dst) {
+    for (int64_t j = 0; j < n; j++) dst[j] += x * src[j];
+}
+
+/* One head's f = tanh(W_in x + [U s_{t-1}] + b_in), with U s_{t-1} on entry in f when rec. */
+static MEM_SIMD_CLONES void hyper_step_f(int64_t H, const mem_real *restrict drive, const mem_real *restrict b_in,
+                                         int rec, mem_real *restrict f) {
+    if (rec)
+        for (int64_t i = 0; i < H; i++) f[i] = mr_tanh(drive[i] + b_in[i] + f[i]);
+    else
+        for (int64_t i = 0; i < H; i++) f[i] = mr_tanh(drive[i] + b_in[i]);
+}
+
+/* λ = softplus(a + W_λ x) (restrict: the loop vectorises), then the liquid step
+ * s = e^{-dt λ} s_prev + (1 - e^{-dt λ}) f (cells/liquid.h; e receives λ, then e^{-dt λ}). */
+static MEM_SIMD_CLONES void hyper_step_s(int64_t H, mem_real dt, const mem_real *restrict rate_a,
+                                         const mem_real *restrict p_lam, const mem_real *restrict f,
+                                         const mem_real *restrict s_p, mem_real *restrict s, mem_real *restrict e,
+                                         mem_real *restrict om) {
+    for (int64_t i = 0; i < H; i++) e[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
+    mem_liquid_forward(H, dt, e, f, s_p, s, e, om);
+}
+
+/* ℓ = Λ ⊙ ℓ_prev + c ⊙ s, ℓ̃ = ℓ ⊙ sc */
+static inline void hyper_step_l(int64_t H, const mem_real *restrict lam, const mem_real *restrict c,
+                                const mem_real *restrict sc, const mem_real *restrict l_p,
+                                const mem_real *restrict s, mem_real *restrict l, mem_real *restrict lt) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real lj = lam[j] * l_p[j] + c[j] * s[j];
+        l[j] = lj;
+        lt[j] = lj * sc[j];
+    }
+}
+
+/* z^h = (1 - ρ) ⊙ ℓ + ρ ⊙ r */
+static inline void hyper_step_z(int64_t H, const mem_real *restrict omr, const mem_real *restrict rho,
+                                const mem_real *restrict l, const mem_real *restrict r, mem_real *restrict zh) {
+    for (int64_t j = 0; j < H; j++) zh[j] = omr[j] * l[j] + rho[j] * r[j];
+}
+
+/* One head's gradients after the manifold read of the backward step: gl (in: wrt ℓ_t, out: wrt
+ * ℓ_{t-1}), d_nu the lane block's sum, g_s the gradient wrt s_t (gs, wrt s_t from the future, plus
+ * the LRU's and the write's shares). */
+typedef struct hyper_lru_grad {
+    mem_real *restrict gl, *restrict d_nu, *restrict g_s;
+} hyper_lru_grad;
+
+static inline void hyper_back_l(int64_t H, const mem_amn_window *wv, const mem_real *restrict dzh,
+                                const mem_real *restrict g_lt, const mem_real *restrict g_ws,
+                                const mem_real *restrict l_p, const mem_real *restrict s,
+                                const mem_real *restrict l, const mem_real *restrict gs, hyper_lru_grad lg) {
+    const mem_real *restrict lam = wv->lam, *restrict c = wv->c, *restrict sc = wv->sc, *restrict omr = wv->omr;
+    const mem_real *restrict d_lam = wv->d_lam, *restrict d_c = wv->d_c, *restrict d_sc = wv->d_sc;
+    mem_real *restrict gl = lg.gl, *restrict dnu = lg.d_nu, *restrict g_s = lg.g_s;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g_l = gl[j] + omr[j] * dzh[j] + sc[j] * g_lt[j];
+        dnu[j] += g_l * (d_lam[j] * l_p[j] + d_c[j] * s[j]) + g_lt[j] * l[j] * d_sc[j];
+        gl[j] = lam[j] * g_l;
+        g_s[j] = gs[j] + c[j] * g_l + g_ws[j];
+    }
+}
+
+/* The liquid step's backward: the loop of mem_liquid_backward (cells/liquid.h) restated with restrict
+ * pointers (the buffers never overlap). Through the inline function GCC loses the restrict information
+ * and would need more run-time alias checks than it emits, leaving the loop scalar. */
+static inline void hyper_liquid_backward(int64_t H, mem_real dt, const mem_real *restrict d_s,
+                                         const mem_real *restrict decay, const mem_real *restrict gain,
+                                         const mem_real *restrict g, const mem_real *restrict s_prev,
+                                         mem_real *restrict d_s_prev, mem_real *restrict d_g,
+                                         mem_real *restrict d_lambda) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real ds = d_s[j];
+        d_lambda[j] = dt * decay[j] * (g[j] - s_prev[j]) * ds;
+        d_g[j] = gain[j] * ds;
+        d_s_prev[j] = decay[j] * ds;
+    }
+}
+
+/* d pre_f = (1 - f²) ⊙ d f, d pre_λ = σ(a + W_λ x) ⊙ dλ (in place) */
+static MEM_SIMD_CLONES void hyper_back_pre(int64_t H, const mem_real *restrict f, const mem_real *restrict rate_a,
+                                           const mem_real *restrict p_lam, mem_real *restrict dpf,
+                                           mem_real *restrict dpl) {
+    for (int64_t i = 0; i < H; i++) {
+        dpf[i] *= MEM_R(1) - f[i] * f[i];
+        dpl[i] *= mem_liquid_rate_slope(rate_a[i] + p_lam[i]);
+    }
+}
+
 static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                           mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
     const mem_arch *a = net->arch;
@@ -116,6 +246,13 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
         const mem_amn_window wv = hyper_window_at(win, H, h);
         mem_amn_window_fill(&wv, H, nu + h * H, rho_logit + h * H);
     }
+    /* Every head's U^hᵀ once per window (after the window arrays): the per-step products then read
+     * U^h by columns and vectorise across their outputs, each summed in the same order as before. */
+    mem_real *Ut = U ? win + MEM_AMN_WINDOW_ARRAYS * NH : NULL;
+    if (U)
+        for (int64_t h = 0; h < N; h++)
+            for (int64_t i = 0; i < H; i++)
+                for (int64_t j = 0; j < H; j++) Ut[h * H * H + j * H + i] = U[h * H * H + i * H + j];
     /* The input projections of the whole window: W_in, every head's W_λ (one (N·H) x I matrix)
      * and the gate's G_x. */
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_in].offset, I, MEM_R(0), proj, P,
@@ -127,13 +264,14 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
     mem_manifold mf[HYPER_MAX_HEADS];
     hyper_manifolds(net, &ix, &d, mf);
 
-    const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * N * (8 * M * H + 4 * H * H + 34 * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         for (int64_t t = 0; t < T; t++) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
                 mem_real *zt = z + (t * B + lane) * H;
@@ -149,43 +287,24 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
                 const mem_real *drive = proj + (t * B + lane) * P, *p_lam = drive + H, *p_gate = p_lam + NH;
                 for (int64_t h = 0; h < N; h++) {
                     const mem_amn_window wv = hyper_window_at(win, H, h);
-                    const mem_real *Uh = U ? U + h * H * H : NULL;
                     const mem_real *s_p = prev + h * H, *l_p = prev + NH + h * H, *M_p = prev + 2 * NH + h * M * H;
                     mem_real *s = next + h * H, *l = next + NH + h * H, *M_n = next + 2 * NH + h * M * H;
                     mem_real *f = cache + h * d.EH, *e = f + H, *om = e + H, *r = om + H, *v = r + H;
                     mem_real *lt = v + H, *q = lt + H, *k = q + M;
-                    for (int64_t i = 0; i < H; i++) {
-                        mem_real pre = drive[i] + b_in[i];
-                        if (Uh) {
-                            const mem_real *row = Uh + i * H;
-                            mem_real acc = 0;
-                            for (int64_t j = 0; j < H; j++) acc += row[j] * s_p[j];
-                            pre += acc;
-                        }
-                        f[i] = mr_tanh(pre);
-                        e[i] = mem_liquid_rate(rate_a[h * H + i] + p_lam[h * H + i]);
-                    }
-                    mem_liquid_forward(H, dt, e, f, s_p, s, e, om);
-                    for (int64_t j = 0; j < H; j++) {
-                        l[j] = wv.lam[j] * l_p[j] + wv.c[j] * s[j];
-                        lt[j] = l[j] * wv.sc[j];
-                    }
+                    if (U) hyper_gemv_cols(H, H, Ut + h * H * H, s_p, 0, f); /* U^h s_{t-1} */
+                    hyper_step_f(H, drive, b_in, U != NULL, f);
+                    hyper_step_s(H, dt, rate_a + h * H, p_lam + h * H, f, s_p, s, e, om);
+                    hyper_step_l(H, wv.lam, wv.c, wv.sc, l_p, s, l, lt);
                     MEM_FN(mem_manifold_read)(&mf[h], lt, M_p, q, r);
                     MEM_FN(mem_manifold_write)(&mf[h], s, M_p, M_n, k, v);
-                    for (int64_t j = 0; j < H; j++) zh[h * H + j] = wv.omr[j] * l[j] + wv.rho[j] * r[j];
+                    hyper_step_z(H, wv.omr, wv.rho, l, r, zh + h * H);
                 }
                 /* cross-head mixing, then the gate over heads from x_t and the previous z̄ */
                 for (int64_t h = 0; h < N; h++) {
                     mem_real *dst = zhat + h * H;
                     for (int64_t j = 0; j < H; j++) dst[j] = 0;
-                    for (int64_t g = 0; g < N; g++) {
-                        const mem_real xg = X[h * N + g], *src = zh + g * H;
-                        for (int64_t j = 0; j < H; j++) dst[j] += xg * src[j];
-                    }
-                    const mem_real *row = G_z + h * H;
-                    mem_real acc = 0;
-                    for (int64_t j = 0; j < H; j++) acc += row[j] * zbar_p[j];
-                    gate[h] = p_gate[h] + b_G[h] + acc;
+                    for (int64_t g = 0; g < N; g++) hyper_axpy(H, X[h * N + g], zh + g * H, dst);
+                    gate[h] = p_gate[h] + b_G[h] + hyper_dot(H, G_z + h * H, zbar_p);
                 }
                 mem_real mx = gate[0], sum = 0;
                 for (int64_t h = 1; h < N; h++) mx = gate[h] > mx ? gate[h] : mx;
@@ -196,8 +315,7 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
                 for (int64_t h = 0; h < N; h++) gate[h] /= sum;
                 mem_real *zbar = next + d.z_off;
                 for (int64_t j = 0; j < H; j++) zbar[j] = 0;
-                for (int64_t h = 0; h < N; h++)
-                    for (int64_t j = 0; j < H; j++) zbar[j] += gate[h] * zhat[h * H + j];
+                for (int64_t h = 0; h < N; h++) hyper_axpy(H, gate[h], zhat + h * H, zbar);
                 memcpy(zt, zbar, (size_t)H * sizeof *zt);
             }
         }
@@ -224,16 +342,20 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
 
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * N * (12 * M * H + 6 * H * H + 44 * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
-        /* per block: dρ (N·H) | dν (N·H) | dγ (N) | dX (N·N) | temporaries */
-        mem_real *d_rho = partials + blk * GPB, *d_nu = d_rho + NH, *d_gamma = d_nu + NH, *d_X = d_gamma + N;
-        mem_real *dr = d_X + N * N, *g_lt = dr + H, *g_ws = g_lt + H, *g_s = g_ws + H, *g_zhat = g_s + H;
-        mem_real *g_zh = g_zhat + NH, *d_a = g_zh + NH;
-        memset(d_rho, 0, (size_t)(2 * NH + N + N * N) * sizeof *d_rho);
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        memset(partials + b0 / MEM_LANE_BLOCK * GPB, 0,
+               (size_t)(mem_lane_blocks(b_end) - b0 / MEM_LANE_BLOCK) * (size_t)GPB * sizeof *partials);
         for (int64_t t = T - 1; t >= 0; t--) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
+                /* the lane's block's sums (the same order of additions in any chunk) and temporaries:
+                 * dρ (N·H) | dν (N·H) | dγ (N) | dX (N·N) | temporaries */
+                mem_real *d_rho = partials + lane / MEM_LANE_BLOCK * GPB, *d_nu = d_rho + NH, *d_gamma = d_nu + NH;
+                mem_real *d_X = d_gamma + N, *dr = d_X + N * N, *g_lt = dr + H, *g_ws = g_lt + H, *g_s = g_ws + H;
+                mem_real *g_zhat = g_s + H, *g_zh = g_zhat + NH, *d_a = g_zh + NH;
                 mem_real *gst = d_state + lane * S, *gz = gst + d.z_off;
                 const mem_real *dzt = dz + (t * B + lane) * H;
                 mem_real *row_scratch = scratch + (t * B + lane) * BW, *dg = row_scratch + N * BH;
@@ -250,33 +372,22 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
                 for (int64_t j = 0; j < H; j++) gz[j] += dzt[j];
                 mem_real dot = 0;
                 for (int64_t h = 0; h < N; h++) {
-                    mem_real acc = 0;
-                    for (int64_t j = 0; j < H; j++) {
-                        acc += gz[j] * zhat[h * H + j];
-                        g_zhat[h * H + j] = gate[h] * gz[j];
-                    }
+                    const mem_real acc = hyper_dot(H, gz, zhat + h * H);
+                    mem_real *gzh = g_zhat + h * H;
+                    for (int64_t j = 0; j < H; j++) gzh[j] = gate[h] * gz[j];
                     d_a[h] = acc;
                     dot += gate[h] * acc;
                 }
                 for (int64_t h = 0; h < N; h++) dg[h] = gate[h] * (d_a[h] - dot);
                 /* the gate read z̄_{t-1} through G_z: that is the whole gradient wrt z̄_{t-1} */
-                for (int64_t j = 0; j < H; j++) gz[j] = 0;
-                for (int64_t h = 0; h < N; h++) {
-                    const mem_real *row = G_z + h * H;
-                    for (int64_t j = 0; j < H; j++) gz[j] += row[j] * dg[h];
-                }
+                hyper_gemv_cols(H, N, G_z, dg, 0, gz);
                 /* ẑ^h = Σ_g X_hg z^g */
                 memset(g_zh, 0, (size_t)NH * sizeof *g_zh);
                 for (int64_t h = 0; h < N; h++)
                     for (int64_t g = 0; g < N; g++) {
-                        const mem_real xg = X[h * N + g], *src = zh + g * H, *gh = g_zhat + h * H;
-                        mem_real acc = 0;
-                        mem_real *dst = g_zh + g * H;
-                        for (int64_t j = 0; j < H; j++) {
-                            acc += gh[j] * src[j];
-                            dst[j] += xg * gh[j];
-                        }
-                        d_X[h * N + g] += acc;
+                        const mem_real *gh = g_zhat + h * H;
+                        d_X[h * N + g] += hyper_dot(H, gh, zh + g * H);
+                        hyper_axpy(H, X[h * N + g], gh, g_zh + g * H);
                     }
                 /* each head's AMN core, as amn.c's backward with dz = g_zh[h] */
                 for (int64_t h = 0; h < N; h++) {
@@ -288,33 +399,18 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
                     mem_real *dpf = row_scratch + h * BH, *dpl = dpf + H, *dv = dpl + H, *du = dv + H, *dk = du + M;
                     const mem_real *s_p = prev + h * H, *l_p = prev + NH + h * H, *M_p = prev + 2 * NH + h * M * H;
                     const mem_real *s = next + h * H, *l = next + NH + h * H;
-                    mem_real *drho = d_rho + h * H, *dnu = d_nu + h * H;
+                    mem_real *drho = d_rho + h * H;
                     for (int64_t j = 0; j < H; j++) {
                         dr[j] = wv.rho[j] * dzh[j];
                         drho[j] += dzh[j] * (r[j] - l[j]);
                     }
                     MEM_FN(mem_manifold_step_backward)(&mf[h], M_p, q, k, v, dr, gM, du, dk, dv, g_lt, g_ws,
                                                        &d_gamma[h]);
-                    for (int64_t j = 0; j < H; j++) {
-                        const mem_real g_l = gl[j] + wv.omr[j] * dzh[j] + wv.sc[j] * g_lt[j];
-                        dnu[j] += g_l * (wv.d_lam[j] * l_p[j] + wv.d_c[j] * s[j]) + g_lt[j] * l[j] * wv.d_sc[j];
-                        gl[j] = wv.lam[j] * g_l;
-                        g_s[j] = gs[j] + wv.c[j] * g_l + g_ws[j];
-                    }
-                    mem_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
-                    const mem_real *p_lam = proj + (t * B + lane) * P + H + h * H;
-                    for (int64_t i = 0; i < H; i++) {
-                        dpf[i] *= MEM_R(1) - f[i] * f[i];
-                        dpl[i] *= mem_liquid_rate_slope(rate_a[h * H + i] + p_lam[i]);
-                    }
-                    if (U) {
-                        const mem_real *Uh = U + h * H * H;
-                        for (int64_t i = 0; i < H; i++) {
-                            const mem_real *row = Uh + i * H;
-                            const mem_real di = dpf[i];
-                            for (int64_t j = 0; j < H; j++) gs[j] += row[j] * di;
-                        }
-                    }
+                    const hyper_lru_grad lg = {gl, d_nu + h * H, g_s};
+                    hyper_back_l(H, &wv, dzh, g_lt, g_ws, l_p, s, l, gs, lg);
+                    hyper_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
+                    hyper_back_pre(H, f, rate_a + h * H, proj + (t * B + lane) * P + H + h * H, dpf, dpl);
+                    if (U) hyper_gemv_cols(H, H, U + h * H * H, dpf, 1, gs); /* += U^hᵀ d pre_f */
                 }
             }
         }
@@ -468,7 +564,8 @@ static mem_status hyper_layout(const mem_config *cfg, mem_arch *a) {
     MEM_CHECK(mem_arch_add_state(a, "zbar", 1, &H, ax_h));
     a->hyper[0] = mem_config_value(cfg, "dt");
     a->proj_per_step = H + N * H + N;
-    a->per_window = MEM_AMN_WINDOW_ARRAYS * N * H;
+    /* every head's window arrays, then every U^hᵀ */
+    a->per_window = MEM_AMN_WINDOW_ARRAYS * N * H + (mem_config_value(cfg, "feedback") != 0 ? N * H * H : 0);
     a->extra_per_step = N * (6 * H + 2 * M) + 2 * N * H + N;
     a->bwd_per_step = N * (3 * H + 2 * M) + N;
     a->grad_per_block = 4 * N * H + 2 * N + N * N + 4 * H;
