@@ -120,8 +120,19 @@ typedef struct ndm_ctx {
     mem_real *gW, *gP, *gF;    /* block partials of W_rec and P; the lane's gradient wrt F_{t-1} */
 } ndm_ctx;
 
-/* f(y) = -y + tanh(W_in x + (W_rec + P ⊙ F) y + b) */
-static void ndm_rhs(void *vctx, int stage, const mem_real *y, mem_real *dy) {
+/* u = tanh(u) (the pre-activations on entry), dy = u - y: apart from the dot products, so that it
+ * vectorises (restrict: the stage cache, the stage input and the ODE's work never overlap). */
+static inline void nd_rhs_finish(int64_t H, const mem_real *restrict y, mem_real *restrict u,
+                                 mem_real *restrict dy) {
+    for (int64_t i = 0; i < H; i++) {
+        const mem_real ui = mr_tanh(u[i]);
+        u[i] = ui;
+        dy[i] = ui - y[i];
+    }
+}
+
+/* f(y) = -y + tanh(W_in x + (W_rec + P ⊙ F) y + b) (MEM_SIMD_CLONES: also an AVX2 build, the same bits) */
+static MEM_SIMD_CLONES void ndm_rhs(void *vctx, int stage, const mem_real *y, mem_real *dy) {
     const ndm_ctx *c = vctx;
     const int64_t H = c->H;
     mem_real *u = c->u + stage * H;
@@ -130,49 +141,194 @@ static void ndm_rhs(void *vctx, int stage, const mem_real *y, mem_real *dy) {
         mem_real pre = c->drive[i] + c->bias[i];
         if (c->per_weight) pre += nd_dot_plastic(w, c->P + i * H, f, y, H);
         else pre += nd_dot(w, y, H) + c->P[i] * nd_dot(f, y, H);
-        u[i] = mr_tanh(pre);
-        dy[i] = u[i] - y[i];
+        u[i] = pre;
+    }
+    nd_rhs_finish(H, y, u, dy);
+}
+
+/* The vjp's per-row loops, with restrict pointers (the stage input, the ODE's work, the parameters,
+ * the lane's state gradient and the block's sums never overlap) so that they vectorise. */
+static inline void nd_vjp_d(int64_t H, const mem_real *restrict u, const mem_real *restrict gdy,
+                            mem_real *restrict d, mem_real *restrict dc, mem_real *restrict gy) {
+    for (int64_t i = 0; i < H; i++) {
+        const mem_real di = (MEM_R(1) - u[i] * u[i]) * gdy[i];
+        d[i] = di;
+        dc[i] += di;
+        gy[i] = -gdy[i];
     }
 }
 
+/* Row i of a per-weight A: gy += A_iᵀ d_i, and the row's gradients of W_rec, F and P. */
+static inline void nd_vjp_row_weight(int64_t H, mem_real di, const mem_real *restrict y, const mem_real *restrict w,
+                                     const mem_real *restrict p, const mem_real *restrict f, mem_real *restrict gy,
+                                     mem_real *restrict gw, mem_real *restrict gf, mem_real *restrict gp) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g = di * y[j];
+        gy[j] += (w[j] + p[j] * f[j]) * di;
+        gw[j] += g;
+        gf[j] += p[j] * g;
+        gp[j] += f[j] * g;
+    }
+}
+
+/* The same for a per-neuron P (p = P_i); returns the row's gradient of P_i, summed in j order. */
+static inline mem_real nd_vjp_row_neuron(int64_t H, mem_real di, mem_real p, const mem_real *restrict y,
+                                         const mem_real *restrict w, const mem_real *restrict f,
+                                         mem_real *restrict gy, mem_real *restrict gw, mem_real *restrict gf) {
+    mem_real gp = 0;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g = di * y[j];
+        gy[j] += (w[j] + p * f[j]) * di;
+        gw[j] += g;
+        gf[j] += p * g;
+        gp += f[j] * g;
+    }
+    return gp;
+}
+
+/* Four consecutive rows of nd_vjp_row_neuron in one pass: each row's P_i gradient is a sum in j
+ * order (a chain of dependent additions), and four independent chains overlap where one alone leaves
+ * the adder waiting. gy_j still receives the rows in increasing order, so every value keeps its
+ * bits. Each row is its own restrict parameter: with offsets from one pointer GCC wants alias
+ * checks and leaves the loop scalar. */
+static inline void nd_vjp_rows4_neuron_kernel(
+    int64_t H, const mem_real *d, const mem_real *p, const mem_real *restrict y, mem_real *restrict gy,
+    const mem_real *restrict w0, const mem_real *restrict w1, const mem_real *restrict w2,
+    const mem_real *restrict w3, const mem_real *restrict f0, const mem_real *restrict f1,
+    const mem_real *restrict f2, const mem_real *restrict f3, mem_real *restrict gw0, mem_real *restrict gw1,
+    mem_real *restrict gw2, mem_real *restrict gw3, mem_real *restrict gf0, mem_real *restrict gf1,
+    mem_real *restrict gf2, mem_real *restrict gf3, mem_real *gp_out) {
+    const mem_real d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+    mem_real gp0 = 0, gp1 = 0, gp2 = 0, gp3 = 0;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real yj = y[j];
+        const mem_real g0 = d0 * yj, g1 = d1 * yj, g2 = d2 * yj, g3 = d3 * yj;
+        mem_real gyj = gy[j];
+        gyj += (w0[j] + p0 * f0[j]) * d0;
+        gyj += (w1[j] + p1 * f1[j]) * d1;
+        gyj += (w2[j] + p2 * f2[j]) * d2;
+        gyj += (w3[j] + p3 * f3[j]) * d3;
+        gy[j] = gyj;
+        gw0[j] += g0;
+        gw1[j] += g1;
+        gw2[j] += g2;
+        gw3[j] += g3;
+        gf0[j] += p0 * g0;
+        gf1[j] += p1 * g1;
+        gf2[j] += p2 * g2;
+        gf3[j] += p3 * g3;
+        gp0 += f0[j] * g0;
+        gp1 += f1[j] * g1;
+        gp2 += f2[j] * g2;
+        gp3 += f3[j] * g3;
+    }
+    gp_out[0] = gp0;
+    gp_out[1] = gp1;
+    gp_out[2] = gp2;
+    gp_out[3] = gp3;
+}
+
+typedef struct nd_rows4 {
+    const mem_real *w, *f; /* rows i .. i+3 of W_rec and F (row stride H) */
+    mem_real *gw, *gf;     /* the same rows of the block's W_rec sums and of the lane's F gradient */
+} nd_rows4;
+
+static inline void nd_vjp_rows4_neuron(int64_t H, const mem_real *d, const mem_real *p, const mem_real *y,
+                                       mem_real *gy, nd_rows4 r, mem_real *gp_out) {
+    nd_vjp_rows4_neuron_kernel(H, d, p, y, gy, r.w, r.w + H, r.w + 2 * H, r.w + 3 * H, r.f, r.f + H, r.f + 2 * H,
+                               r.f + 3 * H, r.gw, r.gw + H, r.gw + 2 * H, r.gw + 3 * H, r.gf, r.gf + H,
+                               r.gf + 2 * H, r.gf + 3 * H, gp_out);
+}
+
 /* gy = J_f(y)ᵀ gdy = -gdy + Aᵀ d with d = (1 - u²) ⊙ gdy, A = W_rec + P ⊙ F; and, in the same pass
- * over A, the gradients d yᵀ of W_rec, P ⊙ (d yᵀ) of F and F ⊙ (d yᵀ) of P. */
-static void ndm_vjp(void *vctx, int stage, const mem_real *y, const mem_real *gdy, mem_real *gy) {
+ * over A, the gradients d yᵀ of W_rec, P ⊙ (d yᵀ) of F and F ⊙ (d yᵀ) of P. MEM_SIMD_CLONES as ndm_rhs. */
+static MEM_SIMD_CLONES void ndm_vjp(void *vctx, int stage, const mem_real *y, const mem_real *gdy, mem_real *gy) {
     const ndm_ctx *c = vctx;
     const int64_t H = c->H;
-    const mem_real *u = c->u + stage * H;
-    for (int64_t i = 0; i < H; i++) {
-        c->d[i] = (MEM_R(1) - u[i] * u[i]) * gdy[i];
-        c->dc[i] += c->d[i];
-        gy[i] = -gdy[i];
-    }
-    for (int64_t i = 0; i < H; i++) {
+    nd_vjp_d(H, c->u + stage * H, gdy, c->d, c->dc, gy);
+    int64_t i = 0;
+    if (!c->per_weight)
+        for (; i + 4 <= H; i += 4) {
+            mem_real gp[4];
+            const nd_rows4 rows = {c->W + i * H, c->F + i * H, c->gW + i * H, c->gF + i * H};
+            nd_vjp_rows4_neuron(H, c->d + i, c->P + i, y, gy, rows, gp);
+            for (int r = 0; r < 4; r++) c->gP[i + r] += gp[r];
+        }
+    for (; i < H; i++) {
         const mem_real di = c->d[i];
         const mem_real *w = c->W + i * H, *f = c->F + i * H;
         mem_real *gw = c->gW + i * H, *gf = c->gF + i * H;
-        if (c->per_weight) {
-            const mem_real *p = c->P + i * H;
-            mem_real *gp = c->gP + i * H;
-            for (int64_t j = 0; j < H; j++) {
-                const mem_real g = di * y[j];
-                gy[j] += (w[j] + p[j] * f[j]) * di;
-                gw[j] += g;
-                gf[j] += p[j] * g;
-                gp[j] += f[j] * g;
-            }
-        } else {
-            const mem_real p = c->P[i];
-            mem_real gp = 0;
-            for (int64_t j = 0; j < H; j++) {
-                const mem_real g = di * y[j];
-                gy[j] += (w[j] + p * f[j]) * di;
-                gw[j] += g;
-                gf[j] += p * g;
-                gp += f[j] * g;
-            }
-            c->gP[i] += gp;
-        }
+        if (c->per_weight) nd_vjp_row_weight(H, di, y, w, c->P + i * H, f, gy, gw, gf, c->gP + i * H);
+        else c->gP[i] += nd_vjp_row_neuron(H, di, c->P[i], y, w, f, gy, gw, gf);
     }
+}
+
+/* Row i of the plastic update F_t = e F_{t-1} + post π_{t-1}ᵀ; returns moved + Σ_j |ΔF_ij| (j order). */
+static inline mem_real nd_plastic_row(int64_t H, mem_real decay, mem_real post, const mem_real *restrict f0,
+                                      const mem_real *restrict pi_p, mem_real *restrict f1, mem_real moved) {
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real fj = decay * f0[j] + post * pi_p[j];
+        f1[j] = fj;
+        moved += mr_fabs(fj - f0[j]);
+    }
+    return moved;
+}
+
+/* Backward of row i of the plastic update: gf (the gradient wrt F_t, out: wrt F_{t-1}, scaled by e),
+ * gpi += post gf; acc = Σ_j gf_j π_j and dec = Σ_j gf_j F_{t-1,j} (j order). */
+static inline void nd_plastic_back_row(int64_t H, mem_real decay, mem_real post, const mem_real *restrict f0,
+                                       const mem_real *restrict pi_p, mem_real *restrict gf,
+                                       mem_real *restrict gpi, mem_real *acc_out, mem_real *dec_out) {
+    mem_real acc = 0, dec = 0;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real g = gf[j];
+        acc += g * pi_p[j];
+        gpi[j] += post * g;
+        dec += g * f0[j];
+        gf[j] = decay * g;
+    }
+    *acc_out = acc;
+    *dec_out = dec;
+}
+
+/* Four consecutive rows (stride H) of nd_plastic_back_row in one pass: eight independent chains of
+ * additions instead of two; gpi_j receives the rows in increasing order (the same bits). */
+static inline void nd_plastic_back_rows4(int64_t H, mem_real decay, const mem_real *post,
+                                         const mem_real *restrict f0, const mem_real *restrict pi_p,
+                                         mem_real *restrict gf, mem_real *restrict gpi, mem_real *acc_out,
+                                         mem_real *dec_out) {
+    const mem_real q0 = post[0], q1 = post[1], q2 = post[2], q3 = post[3];
+    mem_real a0 = 0, a1 = 0, a2 = 0, a3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+    for (int64_t j = 0; j < H; j++) {
+        const mem_real pj = pi_p[j];
+        const mem_real g0 = gf[j], g1 = gf[H + j], g2 = gf[2 * H + j], g3 = gf[3 * H + j];
+        a0 += g0 * pj;
+        a1 += g1 * pj;
+        a2 += g2 * pj;
+        a3 += g3 * pj;
+        mem_real gpij = gpi[j];
+        gpij += q0 * g0;
+        gpij += q1 * g1;
+        gpij += q2 * g2;
+        gpij += q3 * g3;
+        gpi[j] = gpij;
+        e0 += g0 * f0[j];
+        e1 += g1 * f0[H + j];
+        e2 += g2 * f0[2 * H + j];
+        e3 += g3 * f0[3 * H + j];
+        gf[j] = decay * g0;
+        gf[H + j] = decay * g1;
+        gf[2 * H + j] = decay * g2;
+        gf[3 * H + j] = decay * g3;
+    }
+    acc_out[0] = a0;
+    acc_out[1] = a1;
+    acc_out[2] = a2;
+    acc_out[3] = a3;
+    dec_out[0] = e0;
+    dec_out[1] = e1;
+    dec_out[2] = e2;
+    dec_out[3] = e3;
 }
 
 static void ndm_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
@@ -191,11 +347,12 @@ static void ndm_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_in].offset, I, MEM_R(0), proj, H,
                   net->n_threads);
 
-    const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (KS * 4 * H * H + 4 * H * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         ndm_ctx ctx = {0};
         ctx.H = H;
         ctx.per_weight = (int)a->hyper[HY_PER_WEIGHT];
@@ -203,7 +360,7 @@ static void ndm_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
         ctx.P = net->w + a->params[ix.P].offset;
         ctx.bias = net->w + a->params[ix.b].offset;
         for (int64_t t = 0; t < T; t++) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
                 mem_real *zt = z + (t * B + lane) * H;
@@ -229,15 +386,8 @@ static void ndm_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                 }
                 /* the plastic update with the trace of the step start, then the trace */
                 mem_real moved = 0;
-                for (int64_t i = 0; i < H; i++) {
-                    const mem_real post = plastic_gain * h_n[i];
-                    const mem_real *f0 = F_p + i * H;
-                    mem_real *f1 = F_n + i * H;
-                    for (int64_t j = 0; j < H; j++) {
-                        f1[j] = sc.decay * f0[j] + post * pi_p[j];
-                        moved += mr_fabs(f1[j] - f0[j]);
-                    }
-                }
+                for (int64_t i = 0; i < H; i++)
+                    moved = nd_plastic_row(H, sc.decay, plastic_gain * h_n[i], F_p + i * H, pi_p, F_n + i * H, moved);
                 ys[E - 1] = moved * inv_area_dt;
                 for (int64_t j = 0; j < H; j++) pi_n[j] = rho * pi_p[j] + one_m_rho * h_n[j];
                 memcpy(zt, h_n, (size_t)H * sizeof *zt);
@@ -267,22 +417,23 @@ static void ndm_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
 
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (KS * 8 * H * H + 8 * H * H));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
-        mem_real *gW = partials + blk * GPB, *gP = gW + H * H, *g_scal = gP + n_p;
-        mem_real *g_a = g_scal + 2, *g_b = g_a + H, *work = g_b + H, *d = work + 2 * H;
-        memset(gW, 0, (size_t)(H * H + n_p + 2) * sizeof *gW);
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        for (int64_t blk = b0 / MEM_LANE_BLOCK; blk < mem_lane_blocks(b_end); blk++)
+            memset(partials + blk * GPB, 0, (size_t)(H * H + n_p + 2) * sizeof *partials);
         ndm_ctx ctx = {0};
         ctx.H = H;
         ctx.per_weight = per_weight;
         ctx.W = net->w + a->params[ix.W_rec].offset;
         ctx.P = net->w + a->params[ix.P].offset;
-        ctx.d = d;
-        ctx.gW = gW;
-        ctx.gP = gP;
         for (int64_t t = T - 1; t >= 0; t--) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
+                /* the lane's block's sums (the same order of additions in any chunk) and temporaries */
+                mem_real *gW = partials + lane / MEM_LANE_BLOCK * GPB, *gP = gW + H * H, *g_scal = gP + n_p;
+                mem_real *g_a = g_scal + 2, *g_b = g_a + H, *work = g_b + H, *d = work + 2 * H;
                 mem_real *gh = d_state + lane * S, *gF = gh + H, *gpi = gh + H + H * H;
                 const mem_real *dzt = dz + (t * B + lane) * H;
                 mem_real *dc = scratch + (t * B + lane) * H;
@@ -301,22 +452,23 @@ static void ndm_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 }
                 /* F_t = e F_{t-1} + φ η h_t π_{t-1}ᵀ */
                 mem_real s_hebb = 0, s_decay = 0;
-                for (int64_t i = 0; i < H; i++) {
-                    const mem_real hi = h_n[i], post = plastic_gain * hi;
-                    const mem_real *f0 = F_p + i * H;
-                    mem_real *gf = gF + i * H;
-                    mem_real acc = 0, hebb = 0, dec = 0;
-                    for (int64_t j = 0; j < H; j++) {
-                        const mem_real g = gf[j];
-                        acc += g * pi_p[j];
-                        gpi[j] += post * g;
-                        dec += g * f0[j];
-                        gf[j] = sc.decay * g;
+                for (int64_t i0 = 0; i0 < H; i0 += 4) {
+                    /* rows i0 .. i0+3 in one pass (nd_plastic_back_rows4), their sums then in row order */
+                    const int64_t nr = H - i0 < 4 ? H - i0 : 4;
+                    mem_real post[4], acc[4], dec[4];
+                    for (int64_t r = 0; r < nr; r++) post[r] = plastic_gain * h_n[i0 + r];
+                    if (nr == 4)
+                        nd_plastic_back_rows4(H, sc.decay, post, F_p + i0 * H, pi_p, gF + i0 * H, gpi, acc, dec);
+                    else
+                        for (int64_t r = 0; r < nr; r++)
+                            nd_plastic_back_row(H, sc.decay, post[r], F_p + (i0 + r) * H, pi_p, gF + (i0 + r) * H,
+                                                gpi, &acc[r], &dec[r]);
+                    for (int64_t r = 0; r < nr; r++) {
+                        const mem_real hebb = acc[r] * h_n[i0 + r];
+                        g_a[i0 + r] += plastic_gain * acc[r];
+                        s_hebb += hebb;
+                        s_decay += dec[r];
                     }
-                    hebb = acc * hi;
-                    g_a[i] += plastic_gain * acc;
-                    s_hebb += hebb;
-                    s_decay += dec;
                 }
                 g_scal[0] += sc.phi * s_hebb;                                   /* dL/dη */
                 g_scal[1] += -dt * sc.decay * s_decay + sc.dphi * sc.eta * s_hebb; /* dL/dλ */
@@ -324,6 +476,9 @@ static void ndm_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 ctx.F = F_p;
                 ctx.gF = gF;
                 ctx.dc = dc;
+                ctx.d = d;
+                ctx.gW = gW;
+                ctx.gP = gP;
                 mem_real *g_in = g_a, *g_out = g_b;
                 for (int s = n_sub - 1; s >= 0; s--) {
                     ctx.u = (mem_real *)us + (int64_t)s * K * H;
