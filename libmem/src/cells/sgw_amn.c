@@ -115,15 +115,6 @@ static mem_manifold sgw_manifold(const mem_net *net, const sgw_index *ix, const 
     return mf;
 }
 
-/* b = tanh(E w) */
-static void broadcast(const mem_real *E, const mem_real *w, int64_t H, int64_t W, mem_real *b) {
-    for (int64_t i = 0; i < H; i++) {
-        mem_real acc = 0;
-        for (int64_t j = 0; j < W; j++) acc += E[i * W + j] * w[j];
-        b[i] = mr_tanh(acc);
-    }
-}
-
 /* The k largest of pi (descending; equal values keep the lower index first). */
 static void top_k(const mem_real *pi, int64_t P, int64_t k, mem_real *win) {
     int64_t n = 0;
@@ -138,6 +129,111 @@ static void top_k(const mem_real *pi, int64_t P, int64_t k, mem_real *win) {
     }
 }
 
+/* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
+ * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of
+ * w outputs. Each out[o] takes exactly the operations of a scalar running sum (acc += a x, k
+ * increasing), so the bits are those of the plain loop over a row. */
+static inline void sgw_gemv_tile(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
+                                 int add, mem_real *restrict out, int64_t o0, const int w) {
+    mem_real acc[32];
+    for (int c = 0; c < w; c++) acc[c] = add ? out[o0 + c] : MEM_R(0);
+    for (int64_t k = 0; k < K; k++) {
+        const mem_real xk = x[k], *col = a + k * n + o0;
+        for (int c = 0; c < w; c++) acc[c] += col[c] * xk;
+    }
+    for (int c = 0; c < w; c++) out[o0 + c] = acc[c];
+}
+
+static inline void sgw_gemv_cols(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
+                                 int add, mem_real *restrict out) {
+    int64_t o0 = 0;
+    for (; o0 + 32 <= n; o0 += 32) sgw_gemv_tile(n, K, a, x, add, out, o0, 32);
+    if (o0 + 16 <= n) {
+        sgw_gemv_tile(n, K, a, x, add, out, o0, 16);
+        o0 += 16;
+    }
+    if (o0 + 8 <= n) {
+        sgw_gemv_tile(n, K, a, x, add, out, o0, 8);
+        o0 += 8;
+    }
+    if (o0 + 4 <= n) {
+        sgw_gemv_tile(n, K, a, x, add, out, o0, 4);
+        o0 += 4;
+    }
+    for (; o0 < n; o0++) sgw_gemv_tile(n, K, a, x, add, out, o0, 1);
+}
+
+/* dst += x src */
+static inline void sgw_axpy(int64_t n, mem_real x, const mem_real *restrict src, mem_real *restrict dst) {
+    for (int64_t j = 0; j < n; j++) dst[j] += x * src[j];
+}
+
+/* b = tanh(E w), with Eᵀ (W x H) from the window block */
+static void broadcast(const mem_real *Et, const mem_real *w, int64_t H, int64_t W, mem_real *b) {
+    sgw_gemv_cols(H, W, Et, w, 0, b);
+    for (int64_t i = 0; i < H; i++) b[i] = mr_tanh(b[i]);
+}
+
+/* λ = softplus(pre_λ) (restrict: the loop vectorises), then the liquid step
+ * w = e^{-λ} w_prev + (1 - e^{-λ}) g (cells/liquid.h, dt = 1; decay receives λ, then e^{-λ}). */
+static inline void sgw_step_w(int64_t W, const mem_real *restrict pre_l, const mem_real *restrict g,
+                              const mem_real *restrict w_p, mem_real *restrict w_n, mem_real *restrict decay,
+                              mem_real *restrict gain) {
+    for (int64_t i = 0; i < W; i++) decay[i] = mem_liquid_rate(pre_l[i]);
+    mem_liquid_forward(W, MEM_R(1), decay, g, w_p, w_n, decay, gain);
+}
+
+/* Ω_t = ω Ω_{t-1} + (1 - ω) w_t w_tᵀ */
+static inline void sgw_hebb_step(int64_t W, mem_real omega, const mem_real *restrict Om_p,
+                                 const mem_real *restrict w_n, mem_real *restrict Om_n) {
+    for (int64_t i = 0; i < W; i++)
+        for (int64_t j = 0; j < W; j++) Om_n[i * W + j] = omega * Om_p[i * W + j] + (1 - omega) * w_n[i] * w_n[j];
+}
+
+/* z = b + r */
+static inline void sgw_step_z(int64_t H, const mem_real *restrict b, const mem_real *restrict r,
+                              mem_real *restrict zt) {
+    for (int64_t j = 0; j < H; j++) zt[j] = b[j] + r[j];
+}
+
+/* d pre_b = (1 - b²) ⊙ g (g = dz + dq, plus dw when the step wrote) */
+static inline void sgw_back_b(int64_t H, const mem_real *restrict b, const mem_real *restrict dzt,
+                              const mem_real *restrict dq, const mem_real *restrict dw, mem_real *restrict dpb) {
+    if (dw)
+        for (int64_t i = 0; i < H; i++) dpb[i] = (MEM_R(1) - b[i] * b[i]) * (dzt[i] + dq[i] + dw[i]);
+    else
+        for (int64_t i = 0; i < H; i++) dpb[i] = (MEM_R(1) - b[i] * b[i]) * (dzt[i] + dq[i]);
+}
+
+/* The liquid step's backward: the loop of mem_liquid_backward (cells/liquid.h) restated with restrict
+ * pointers (the buffers never overlap). Through the inline function GCC loses the restrict information
+ * and would need more run-time alias checks than it emits, leaving the loop scalar. */
+static inline void sgw_liquid_backward(int64_t W, const mem_real *restrict d_s,
+                                       const mem_real *restrict decay, const mem_real *restrict gain,
+                                       const mem_real *restrict g, const mem_real *restrict s_prev,
+                                       mem_real *restrict d_s_prev, mem_real *restrict d_g,
+                                       mem_real *restrict d_lambda) {
+    const mem_real dt = MEM_R(1);
+    for (int64_t j = 0; j < W; j++) {
+        const mem_real ds = d_s[j];
+        d_lambda[j] = dt * decay[j] * (g[j] - s_prev[j]) * ds;
+        d_g[j] = gain[j] * ds;
+        d_s_prev[j] = decay[j] * ds;
+    }
+}
+
+/* d pre_λ = σ(pre_λ) ⊙ dλ; dg = (1 - g²) ⊙ dg, now d(u + Ω w), which is also u's gradient so far */
+static inline void sgw_back_gl(int64_t W, const mem_real *restrict pre_l, const mem_real *restrict g,
+                               const mem_real *restrict dlam, mem_real *restrict dpl, mem_real *restrict dg,
+                               mem_real *restrict gu) {
+    for (int64_t i = 0; i < W; i++) {
+        dpl[i] = dlam[i] * mem_liquid_rate_slope(pre_l[i]);
+        const mem_real dgi = dg[i] * (MEM_R(1) - g[i] * g[i]);
+        dg[i] = dgi;
+        gu[i] = dgi;
+    }
+}
+
 static void sgw_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                         mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
     const mem_arch *a = net->arch;
@@ -148,19 +244,26 @@ static void sgw_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
     const mem_real *b_in = net->w + a->params[ix.b_in].offset, *s_hat = net->w + a->params[ix.s_hat].offset;
     const mem_real *R = net->w + a->params[ix.R].offset, *a_w = net->w + a->params[ix.a_w].offset;
     const mem_real *W_lw = net->w + a->params[ix.W_lw].offset, *Emat = net->w + a->params[ix.E].offset;
-    mem_real *sal = proj + T * B * P; /* per window: softplus(ŝ) (P) */
+    /* per window: softplus(ŝ) (P), then W_λwᵀ (W x W) and Eᵀ (W x H), so that the per-step products
+     * read them by columns and vectorise across their outputs (each summed in the same order) */
+    mem_real *sal = proj + T * B * P, *W_lwt = sal + P, *Et = W_lwt + W * W;
     for (int64_t i = 0; i < P; i++) sal[i] = mr_softplus(s_hat[i]);
+    for (int64_t i = 0; i < W; i++)
+        for (int64_t j = 0; j < W; j++) W_lwt[j * W + i] = W_lw[i * W + j];
+    for (int64_t i = 0; i < H; i++)
+        for (int64_t j = 0; j < W; j++) Et[j * H + i] = Emat[i * W + j];
     mem_gemm_real(0, 1, T * B, P, d.I, MEM_R(1), x, d.I, net->w + a->params[ix.W_in].offset, d.I, MEM_R(0), proj, P,
                   net->n_threads);
     const mem_manifold mf = sgw_manifold(net, &ix, &d);
 
-    const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (8 * M * H + 2 * H * H + 4 * H * W + 20 * P));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         for (int64_t t = 0; t < T; t++) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
                 mem_real *zt = z + (t * B + lane) * H;
@@ -170,9 +273,9 @@ static void sgw_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                 if (mem_lane_held(len, t, lane)) {
                     memcpy(next, prev, (size_t)S * sizeof *next);
                     memset(c.p, 0, (size_t)E * sizeof *c.p);
-                    broadcast(Emat, w_p, H, W, c.b);
+                    broadcast(Et, w_p, H, W, c.b);
                     MEM_FN(mem_manifold_read)(&mf, c.b, M_p, c.q, c.r);
-                    for (int64_t j = 0; j < H; j++) zt[j] = c.b[j] + c.r[j];
+                    sgw_step_z(H, c.b, c.r, zt);
                     continue;
                 }
                 /* candidates, salience, competition */
@@ -194,30 +297,25 @@ static void sgw_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                 memset(c.u, 0, (size_t)W * sizeof *c.u);
                 for (int64_t n = 0; n < K; n++) {
                     const int64_t i = (int64_t)c.win[n];
-                    const mem_real coef = c.pi[i] / s * c.p[i];
-                    const mem_real *row = R + i * W;
-                    for (int64_t j = 0; j < W; j++) c.u[j] += coef * row[j];
+                    sgw_axpy(W, c.pi[i] / s * c.p[i], R + i * W, c.u);
                 }
-                /* workspace: target g, rate λ, liquid step, Hebbian memory */
+                /* workspace: target g = tanh(u + Ω w), rate λ = softplus(a_w + W_λw u), liquid step,
+                 * Hebbian memory (Ω is a per-lane state: its rows are dotted with w as they are) */
                 for (int64_t i = 0; i < W; i++) {
-                    mem_real acc = c.u[i], lam = a_w[i];
-                    for (int64_t j = 0; j < W; j++) {
-                        acc += Om_p[i * W + j] * w_p[j];
-                        lam += W_lw[i * W + j] * c.u[j];
-                    }
-                    c.g[i] = mr_tanh(acc);
-                    c.pre_l[i] = lam;
-                    c.decay[i] = mem_liquid_rate(lam);
+                    mem_real acc = c.u[i];
+                    for (int64_t j = 0; j < W; j++) acc += Om_p[i * W + j] * w_p[j];
+                    c.g[i] = acc;
                 }
-                mem_liquid_forward(W, MEM_R(1), c.decay, c.g, w_p, w_n, c.decay, c.gain);
-                for (int64_t i = 0; i < W; i++)
-                    for (int64_t j = 0; j < W; j++)
-                        Om_n[i * W + j] = omega * Om_p[i * W + j] + (1 - omega) * w_n[i] * w_n[j];
+                memcpy(c.pre_l, a_w, (size_t)W * sizeof *c.pre_l);
+                sgw_gemv_cols(W, W, W_lwt, c.u, 1, c.pre_l);
+                for (int64_t i = 0; i < W; i++) c.g[i] = mr_tanh(c.g[i]);
+                sgw_step_w(W, c.pre_l, c.g, w_p, w_n, c.decay, c.gain);
+                sgw_hebb_step(W, omega, Om_p, w_n, Om_n);
                 /* broadcast and the manifold */
-                broadcast(Emat, w_n, H, W, c.b);
+                broadcast(Et, w_n, H, W, c.b);
                 MEM_FN(mem_manifold_read)(&mf, c.b, M_p, c.q, c.r);
                 MEM_FN(mem_manifold_write)(&mf, c.b, M_p, M_n, c.km, c.v);
-                for (int64_t j = 0; j < H; j++) zt[j] = c.b[j] + c.r[j];
+                sgw_step_z(H, c.b, c.r, zt);
             }
         }
     }
@@ -243,16 +341,20 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
 
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (12 * M * H + 3 * H * H + 6 * H * W + 30 * P));
+    const int64_t n_chunks = mem_lane_chunks(B, nt);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
-        const int64_t b_end = (blk + 1) * MEM_LANE_BLOCK < B ? (blk + 1) * MEM_LANE_BLOCK : B;
-        /* partials: gR (P x W) | g salience·|p| (P) | dγ (1) | temporaries */
-        mem_real *gR = partials + blk * GPB, *g_sal = gR + P * W, *d_gamma = g_sal + P;
-        mem_real *gb = d_gamma + 1, *dq = gb + H, *dw = dq + H, *gu = dw + H, *gw = gu + W, *dg = gw + W;
-        mem_real *dlam = dg + W, *gpi = dlam + W, *gp = gpi + K;
-        memset(gR, 0, (size_t)(P * W + P + 1) * sizeof *gR);
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        memset(partials + b0 / MEM_LANE_BLOCK * GPB, 0,
+               (size_t)(mem_lane_blocks(b_end) - b0 / MEM_LANE_BLOCK) * (size_t)GPB * sizeof *partials);
         for (int64_t t = T - 1; t >= 0; t--) {
-            for (int64_t lane = blk * MEM_LANE_BLOCK; lane < b_end; lane++) {
+            for (int64_t lane = b0; lane < b_end; lane++) {
+                /* the lane's block's sums (the same order of additions in any chunk) and temporaries:
+                 * gR (P x W) | g salience·|p| (P) | dγ (1) | temporaries */
+                mem_real *gR = partials + lane / MEM_LANE_BLOCK * GPB, *g_sal = gR + P * W, *d_gamma = g_sal + P;
+                mem_real *gb = d_gamma + 1, *dq = gb + H, *dw = dq + H, *gu = dw + H, *gw = gu + W, *dg = gw + W;
+                mem_real *dlam = dg + W, *gpi = dlam + W, *gp = gpi + K;
                 mem_real *gws = d_state + lane * S, *gOm = gws + W, *gM = gws + W + W * W;
                 const mem_real *dzt = dz + (t * B + lane) * H;
                 const sgw_cache c = sgw_cache_at((mem_real *)extra + (t * B + lane) * E, &d);
@@ -263,18 +365,18 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 memset(dpp, 0, (size_t)BW * sizeof *dpp);
                 if (mem_lane_held(len, t, lane)) {
                     MEM_FN(mem_manifold_read_backward)(&mf, M_p, c.q, dzt, gM, du, dq);
-                    for (int64_t i = 0; i < H; i++) dpb[i] = (MEM_R(1) - c.b[i] * c.b[i]) * (dzt[i] + dq[i]);
-                    for (int64_t i = 0; i < H; i++)
-                        for (int64_t j = 0; j < W; j++) gws[j] += Emat[i * W + j] * dpb[i];
+                    sgw_back_b(H, c.b, dzt, dq, NULL, dpb);
+                    sgw_gemv_cols(W, H, Emat, dpb, 1, gws); /* += Eᵀ d pre_b */
                     continue;
                 }
                 /* z = b + r; the manifold read (of 𝓜_{t-1}) and write, both from b */
                 MEM_FN(mem_manifold_step_backward)(&mf, M_p, c.q, c.km, c.v, dzt, gM, du, dk, dv, dq, dw, d_gamma);
-                for (int64_t i = 0; i < H; i++) dpb[i] = (MEM_R(1) - c.b[i] * c.b[i]) * (dzt[i] + dq[i] + dw[i]);
+                sgw_back_b(H, c.b, dzt, dq, dw, dpb);
                 /* w_t: from the future (gws), E, the sparsity loss and Ω_t */
+                memcpy(gw, gws, (size_t)W * sizeof *gw);
+                sgw_gemv_cols(W, H, Emat, dpb, 1, gw);
                 for (int64_t j = 0; j < W; j++) {
-                    mem_real g = gws[j];
-                    for (int64_t i = 0; i < H; i++) g += Emat[i * W + j] * dpb[i];
+                    mem_real g = gw[j];
                     g += w_n[j] > 0 ? sparse_g : (w_n[j] < 0 ? -sparse_g : MEM_R(0));
                     mem_real hebb = 0;
                     for (int64_t i = 0; i < W; i++) hebb += (gOm[j * W + i] + gOm[i * W + j]) * w_n[i];
@@ -282,18 +384,12 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 }
                 for (int64_t k2 = 0; k2 < W * W; k2++) gOm[k2] *= omega;
                 /* liquid step: gws <- d w_{t-1}, dg, dλ */
-                mem_liquid_backward(W, MEM_R(1), gw, c.decay, c.gain, c.g, w_p, gws, dg, dlam);
-                for (int64_t i = 0; i < W; i++) {
-                    dpl[i] = dlam[i] * mem_liquid_rate_slope(c.pre_l[i]);
-                    dg[i] *= MEM_R(1) - c.g[i] * c.g[i]; /* now d(u + Ω w) */
-                    gu[i] = dg[i];
-                }
-                for (int64_t i = 0; i < W; i++)
-                    for (int64_t j = 0; j < W; j++) {
-                        gOm[i * W + j] += dg[i] * w_p[j];
-                        gws[j] += Om_p[i * W + j] * dg[i];
-                        gu[j] += W_lw[i * W + j] * dpl[i];
-                    }
+                sgw_liquid_backward(W, gw, c.decay, c.gain, c.g, w_p, gws, dg, dlam);
+                sgw_back_gl(W, c.pre_l, c.g, dlam, dpl, dg, gu);
+                /* Ω_{t-1}, w_{t-1} and u through g = tanh(u + Ω w) and λ = softplus(a_w + W_λw u) */
+                for (int64_t i = 0; i < W; i++) sgw_axpy(W, dg[i], w_p, gOm + i * W);
+                sgw_gemv_cols(W, W, Om_p, dg, 1, gws);
+                sgw_gemv_cols(W, W, W_lw, dpl, 1, gu);
                 /* u = Σ_top π̃_i p_i R_i */
                 const mem_real s = c.sum[0];
                 mem_real mean_g = 0; /* Σ_top gπ̃_i π̃_i */
@@ -304,8 +400,7 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                     mem_real ru = 0;
                     for (int64_t j = 0; j < W; j++) ru += row[j] * gu[j];
                     const mem_real pt = c.pi[i] / s;
-                    mem_real *gr = gR + i * W;
-                    for (int64_t j = 0; j < W; j++) gr[j] += pt * c.p[i] * gu[j];
+                    sgw_axpy(W, pt * c.p[i], gu, gR + i * W);
                     gp[i] += pt * ru;
                     gpi[n] = c.p[i] * ru; /* d π̃_i */
                     mean_g += gpi[n] * pt;
@@ -450,7 +545,7 @@ static mem_status sgw_layout(const mem_config *cfg, mem_arch *a) {
     a->hyper[HY_SPARSITY] = mem_config_value(cfg, "sparsity");
     const sgw_dims d = {H, I, P, W, M, K};
     a->proj_per_step = P;
-    a->per_window = P;
+    a->per_window = P + W * W + W * H; /* softplus(ŝ), W_λwᵀ, Eᵀ */
     a->extra_per_step = SGW_E(d);
     a->bwd_per_step = SGW_BW(d);
     a->grad_per_block = P * W + P + 1 + 3 * H + 4 * W + K + P;
