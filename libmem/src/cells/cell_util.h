@@ -36,6 +36,43 @@ static inline int mem_lane_held(const int64_t *len, int64_t t, int64_t lane) {
 }
 
 #ifdef MEM_GENERIC_SOURCE
+/* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
+ * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of
+ * w outputs. Each out[o] takes exactly the operations of a scalar running sum (acc += a x, k
+ * increasing), so the bits are those of the plain loop over a row (also in the AVX2 clone). */
+static inline void mem_gemv_tile(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
+                                 int add, mem_real *restrict out, int64_t o0, const int w) {
+    mem_real acc[32];
+    for (int c = 0; c < w; c++) acc[c] = add ? out[o0 + c] : MEM_R(0);
+    for (int64_t k = 0; k < K; k++) {
+        const mem_real xk = x[k], *col = a + k * n + o0;
+        for (int c = 0; c < w; c++) acc[c] += col[c] * xk;
+    }
+    for (int c = 0; c < w; c++) out[o0 + c] = acc[c];
+}
+
+/* (not inline where it has AVX2 clones, so "unused" silences the cells that do not call it) */
+static MEM_SIMD_CLONES __attribute__((unused)) void mem_gemv_cols(int64_t n, int64_t K,
+                                                                  const mem_real *restrict a,
+                                                                  const mem_real *restrict x, int add,
+                                                                  mem_real *restrict out) {
+    int64_t o0 = 0;
+    for (; o0 + 32 <= n; o0 += 32) mem_gemv_tile(n, K, a, x, add, out, o0, 32);
+    if (o0 + 16 <= n) {
+        mem_gemv_tile(n, K, a, x, add, out, o0, 16);
+        o0 += 16;
+    }
+    if (o0 + 8 <= n) {
+        mem_gemv_tile(n, K, a, x, add, out, o0, 8);
+        o0 += 8;
+    }
+    if (o0 + 4 <= n) {
+        mem_gemv_tile(n, K, a, x, add, out, o0, 4);
+        o0 += 4;
+    }
+    for (; o0 < n; o0++) mem_gemv_tile(n, K, a, x, add, out, o0, 1);
+}
+
 /* out[j] += sum over rows r of a[r * lda + j], rows in increasing order (deterministic). */
 static inline void mem_column_sums_add(const mem_real *a, int64_t rows, int64_t cols, int64_t lda, mem_real *out) {
     for (int64_t r = 0; r < rows; r++) {

@@ -42,40 +42,6 @@ static mem_manifold dtpn_manifold(const mem_net *net, int64_t M, int64_t H) {
     return mf;
 }
 
-/* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
- * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of
- * w outputs. Each out[o] takes exactly the operations of a scalar running sum (acc += a x, k
- * increasing), so the bits are those of the plain loop over a row (also in the AVX2 clone). */
-static inline void dtpn_gemv_tile(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
-                                  int add, mem_real *restrict out, int64_t o0, const int w) {
-    mem_real acc[32];
-    for (int c = 0; c < w; c++) acc[c] = add ? out[o0 + c] : MEM_R(0);
-    for (int64_t k = 0; k < K; k++) {
-        const mem_real xk = x[k], *col = a + k * n + o0;
-        for (int c = 0; c < w; c++) acc[c] += col[c] * xk;
-    }
-    for (int c = 0; c < w; c++) out[o0 + c] = acc[c];
-}
-
-static MEM_SIMD_CLONES void dtpn_gemv_cols(int64_t n, int64_t K, const mem_real *restrict a,
-                                           const mem_real *restrict x, int add, mem_real *restrict out) {
-    int64_t o0 = 0;
-    for (; o0 + 32 <= n; o0 += 32) dtpn_gemv_tile(n, K, a, x, add, out, o0, 32);
-    if (o0 + 16 <= n) {
-        dtpn_gemv_tile(n, K, a, x, add, out, o0, 16);
-        o0 += 16;
-    }
-    if (o0 + 8 <= n) {
-        dtpn_gemv_tile(n, K, a, x, add, out, o0, 8);
-        o0 += 8;
-    }
-    if (o0 + 4 <= n) {
-        dtpn_gemv_tile(n, K, a, x, add, out, o0, 4);
-        o0 += 4;
-    }
-    for (; o0 < n; o0++) dtpn_gemv_tile(n, K, a, x, add, out, o0, 1);
-}
-
 /* One lane's layer, echo and rate-gated memory: u = tanh(W x + U h_prev + b) (U h_prev on entry in
  * u), p = e = u + β ⊙ e_prev, α = σ(α̂ + W_α x), n = (1 - α) ⊙ n_prev + α ⊙ p. */
 static MEM_SIMD_CLONES void dtpn_step_pn(int64_t H, const mem_real *restrict p_in, const mem_real *restrict bias,
@@ -154,7 +120,7 @@ static void dtpn_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
     mem_real *beta = proj + T * B * P, *Ut = beta + H;
     for (int64_t j = 0; j < H; j++) beta[j] = mr_sigmoid(beta_logit[j]);
     /* Uᵀ once per window: the per-step product U h_{t-1} then reads U by columns and vectorises
-     * across its outputs (dtpn_gemv_cols), each output summed in the same order as before. */
+     * across its outputs (mem_gemv_cols), each output summed in the same order as before. */
     for (int64_t i = 0; i < H; i++)
         for (int64_t j = 0; j < H; j++) Ut[j * H + i] = U[i * H + j];
     /* The input projections of the whole window, hoisted out of the time loop. */
@@ -186,7 +152,7 @@ static void dtpn_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
                 }
                 const mem_real *p_in = proj + (t * B + lane) * P, *p_al = p_in + H;
                 mem_real *p = next, *n = next + H, *h = next + 2 * H, *M_n = next + 3 * H;
-                dtpn_gemv_cols(H, H, Ut, h_p, 0, u); /* U h_{t-1} */
+                mem_gemv_cols(H, H, Ut, h_p, 0, u); /* U h_{t-1} */
                 dtpn_step_pn(H, p_in, bias, beta, e_p, alpha_logit, p_al, n_p, u, p, al, n);
                 MEM_FN(mem_manifold_read)(&mf, p, M_p, q, r);
                 MEM_FN(mem_manifold_write)(&mf, p, M_p, M_n, k, v);
@@ -242,7 +208,7 @@ static void dtpn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x,
                 const dtpn_lane_grad lg = {gn, ge, dpa, dpu, d_beta};
                 dtpn_back_pn(H, g_p, g_q, g_w, al, p, n_p, e_p, beta, u, lg);
                 /* gradient wrt h_{t-1}: Uᵀ d pre_u (U read by rows: its columns are Uᵀ's) */
-                dtpn_gemv_cols(H, H, U, dpu, 0, gh);
+                mem_gemv_cols(H, H, U, dpu, 0, gh);
             }
         }
     }

@@ -96,40 +96,6 @@ static void hyper_manifolds(const mem_net *net, const hyper_index *ix, const hyp
     }
 }
 
-/* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
- * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of
- * w outputs. Each out[o] takes exactly the operations of a scalar running sum (acc += a x, k
- * increasing), so the bits are those of the plain loop over a row (also in the AVX2 clone). */
-static inline void hyper_gemv_tile(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
-                                   int add, mem_real *restrict out, int64_t o0, const int w) {
-    mem_real acc[32];
-    for (int c = 0; c < w; c++) acc[c] = add ? out[o0 + c] : MEM_R(0);
-    for (int64_t k = 0; k < K; k++) {
-        const mem_real xk = x[k], *col = a + k * n + o0;
-        for (int c = 0; c < w; c++) acc[c] += col[c] * xk;
-    }
-    for (int c = 0; c < w; c++) out[o0 + c] = acc[c];
-}
-
-static MEM_SIMD_CLONES void hyper_gemv_cols(int64_t n, int64_t K, const mem_real *restrict a,
-                                            const mem_real *restrict x, int add, mem_real *restrict out) {
-    int64_t o0 = 0;
-    for (; o0 + 32 <= n; o0 += 32) hyper_gemv_tile(n, K, a, x, add, out, o0, 32);
-    if (o0 + 16 <= n) {
-        hyper_gemv_tile(n, K, a, x, add, out, o0, 16);
-        o0 += 16;
-    }
-    if (o0 + 8 <= n) {
-        hyper_gemv_tile(n, K, a, x, add, out, o0, 8);
-        o0 += 8;
-    }
-    if (o0 + 4 <= n) {
-        hyper_gemv_tile(n, K, a, x, add, out, o0, 4);
-        o0 += 4;
-    }
-    for (; o0 < n; o0++) hyper_gemv_tile(n, K, a, x, add, out, o0, 1);
-}
-
 /* Σ_j a_j b_j, j increasing (a plain running sum: its order is part of the results' bits). */
 static inline mem_real hyper_dot(int64_t n, const mem_real *restrict a, const mem_real *restrict b) {
     mem_real acc = 0;
@@ -291,7 +257,7 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
                     mem_real *s = next + h * H, *l = next + NH + h * H, *M_n = next + 2 * NH + h * M * H;
                     mem_real *f = cache + h * d.EH, *e = f + H, *om = e + H, *r = om + H, *v = r + H;
                     mem_real *lt = v + H, *q = lt + H, *k = q + M;
-                    if (U) hyper_gemv_cols(H, H, Ut + h * H * H, s_p, 0, f); /* U^h s_{t-1} */
+                    if (U) mem_gemv_cols(H, H, Ut + h * H * H, s_p, 0, f); /* U^h s_{t-1} */
                     hyper_step_f(H, drive, b_in, U != NULL, f);
                     hyper_step_s(H, dt, rate_a + h * H, p_lam + h * H, f, s_p, s, e, om);
                     hyper_step_l(H, wv.lam, wv.c, wv.sc, l_p, s, l, lt);
@@ -380,7 +346,7 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
                 }
                 for (int64_t h = 0; h < N; h++) dg[h] = gate[h] * (d_a[h] - dot);
                 /* the gate read z̄_{t-1} through G_z: that is the whole gradient wrt z̄_{t-1} */
-                hyper_gemv_cols(H, N, G_z, dg, 0, gz);
+                mem_gemv_cols(H, N, G_z, dg, 0, gz);
                 /* ẑ^h = Σ_g X_hg z^g */
                 memset(g_zh, 0, (size_t)NH * sizeof *g_zh);
                 for (int64_t h = 0; h < N; h++)
@@ -410,7 +376,7 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
                     hyper_back_l(H, &wv, dzh, g_lt, g_ws, l_p, s, l, gs, lg);
                     hyper_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
                     hyper_back_pre(H, f, rate_a + h * H, proj + (t * B + lane) * P + H + h * H, dpf, dpl);
-                    if (U) hyper_gemv_cols(H, H, U + h * H * H, dpf, 1, gs); /* += U^hᵀ d pre_f */
+                    if (U) mem_gemv_cols(H, H, U + h * H * H, dpf, 1, gs); /* += U^hᵀ d pre_f */
                 }
             }
         }

@@ -129,40 +129,6 @@ static void top_k(const mem_real *pi, int64_t P, int64_t k, mem_real *win) {
     }
 }
 
-/* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
- * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of
- * w outputs. Each out[o] takes exactly the operations of a scalar running sum (acc += a x, k
- * increasing), so the bits are those of the plain loop over a row. */
-static inline void sgw_gemv_tile(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
-                                 int add, mem_real *restrict out, int64_t o0, const int w) {
-    mem_real acc[32];
-    for (int c = 0; c < w; c++) acc[c] = add ? out[o0 + c] : MEM_R(0);
-    for (int64_t k = 0; k < K; k++) {
-        const mem_real xk = x[k], *col = a + k * n + o0;
-        for (int c = 0; c < w; c++) acc[c] += col[c] * xk;
-    }
-    for (int c = 0; c < w; c++) out[o0 + c] = acc[c];
-}
-
-static inline void sgw_gemv_cols(int64_t n, int64_t K, const mem_real *restrict a, const mem_real *restrict x,
-                                 int add, mem_real *restrict out) {
-    int64_t o0 = 0;
-    for (; o0 + 32 <= n; o0 += 32) sgw_gemv_tile(n, K, a, x, add, out, o0, 32);
-    if (o0 + 16 <= n) {
-        sgw_gemv_tile(n, K, a, x, add, out, o0, 16);
-        o0 += 16;
-    }
-    if (o0 + 8 <= n) {
-        sgw_gemv_tile(n, K, a, x, add, out, o0, 8);
-        o0 += 8;
-    }
-    if (o0 + 4 <= n) {
-        sgw_gemv_tile(n, K, a, x, add, out, o0, 4);
-        o0 += 4;
-    }
-    for (; o0 < n; o0++) sgw_gemv_tile(n, K, a, x, add, out, o0, 1);
-}
-
 /* dst += x src */
 static inline void sgw_axpy(int64_t n, mem_real x, const mem_real *restrict src, mem_real *restrict dst) {
     for (int64_t j = 0; j < n; j++) dst[j] += x * src[j];
@@ -170,7 +136,7 @@ static inline void sgw_axpy(int64_t n, mem_real x, const mem_real *restrict src,
 
 /* b = tanh(E w), with Eᵀ (W x H) from the window block */
 static void broadcast(const mem_real *Et, const mem_real *w, int64_t H, int64_t W, mem_real *b) {
-    sgw_gemv_cols(H, W, Et, w, 0, b);
+    mem_gemv_cols(H, W, Et, w, 0, b);
     for (int64_t i = 0; i < H; i++) b[i] = mr_tanh(b[i]);
 }
 
@@ -307,7 +273,7 @@ static void sgw_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                     c.g[i] = acc;
                 }
                 memcpy(c.pre_l, a_w, (size_t)W * sizeof *c.pre_l);
-                sgw_gemv_cols(W, W, W_lwt, c.u, 1, c.pre_l);
+                mem_gemv_cols(W, W, W_lwt, c.u, 1, c.pre_l);
                 for (int64_t i = 0; i < W; i++) c.g[i] = mr_tanh(c.g[i]);
                 sgw_step_w(W, c.pre_l, c.g, w_p, w_n, c.decay, c.gain);
                 sgw_hebb_step(W, omega, Om_p, w_n, Om_n);
@@ -366,7 +332,7 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 if (mem_lane_held(len, t, lane)) {
                     MEM_FN(mem_manifold_read_backward)(&mf, M_p, c.q, dzt, gM, du, dq);
                     sgw_back_b(H, c.b, dzt, dq, NULL, dpb);
-                    sgw_gemv_cols(W, H, Emat, dpb, 1, gws); /* += Eᵀ d pre_b */
+                    mem_gemv_cols(W, H, Emat, dpb, 1, gws); /* += Eᵀ d pre_b */
                     continue;
                 }
                 /* z = b + r; the manifold read (of 𝓜_{t-1}) and write, both from b */
@@ -374,7 +340,7 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 sgw_back_b(H, c.b, dzt, dq, dw, dpb);
                 /* w_t: from the future (gws), E, the sparsity loss and Ω_t */
                 memcpy(gw, gws, (size_t)W * sizeof *gw);
-                sgw_gemv_cols(W, H, Emat, dpb, 1, gw);
+                mem_gemv_cols(W, H, Emat, dpb, 1, gw);
                 for (int64_t j = 0; j < W; j++) {
                     mem_real g = gw[j];
                     g += w_n[j] > 0 ? sparse_g : (w_n[j] < 0 ? -sparse_g : MEM_R(0));
@@ -388,8 +354,8 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 sgw_back_gl(W, c.pre_l, c.g, dlam, dpl, dg, gu);
                 /* Ω_{t-1}, w_{t-1} and u through g = tanh(u + Ω w) and λ = softplus(a_w + W_λw u) */
                 for (int64_t i = 0; i < W; i++) sgw_axpy(W, dg[i], w_p, gOm + i * W);
-                sgw_gemv_cols(W, W, Om_p, dg, 1, gws);
-                sgw_gemv_cols(W, W, W_lw, dpl, 1, gu);
+                mem_gemv_cols(W, W, Om_p, dg, 1, gws);
+                mem_gemv_cols(W, W, W_lw, dpl, 1, gu);
                 /* u = Σ_top π̃_i p_i R_i */
                 const mem_real s = c.sum[0];
                 mem_real mean_g = 0; /* Σ_top gπ̃_i π̃_i */
