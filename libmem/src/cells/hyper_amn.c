@@ -166,22 +166,6 @@ static inline void hyper_back_l(int64_t H, const mem_amn_window *wv, const mem_r
     }
 }
 
-/* The liquid step's backward: the loop of mem_liquid_backward (cells/liquid.h) restated with restrict
- * pointers (the buffers never overlap). Through the inline function GCC loses the restrict information
- * and would need more run-time alias checks than it emits, leaving the loop scalar. */
-static inline void hyper_liquid_backward(int64_t H, mem_real dt, const mem_real *restrict d_s,
-                                         const mem_real *restrict decay, const mem_real *restrict gain,
-                                         const mem_real *restrict g, const mem_real *restrict s_prev,
-                                         mem_real *restrict d_s_prev, mem_real *restrict d_g,
-                                         mem_real *restrict d_lambda) {
-    for (int64_t j = 0; j < H; j++) {
-        const mem_real ds = d_s[j];
-        d_lambda[j] = dt * decay[j] * (g[j] - s_prev[j]) * ds;
-        d_g[j] = gain[j] * ds;
-        d_s_prev[j] = decay[j] * ds;
-    }
-}
-
 /* d pre_f = (1 - f²) ⊙ d f, d pre_λ = σ(a + W_λ x) ⊙ dλ (in place) */
 static MEM_SIMD_CLONES void hyper_back_pre(int64_t H, const mem_real *restrict f, const mem_real *restrict rate_a,
                                            const mem_real *restrict p_lam, mem_real *restrict dpf,
@@ -374,7 +358,7 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
                                                        &d_gamma[h]);
                     const hyper_lru_grad lg = {gl, d_nu + h * H, g_s};
                     hyper_back_l(H, &wv, dzh, g_lt, g_ws, l_p, s, l, gs, lg);
-                    hyper_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
+                    mem_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
                     hyper_back_pre(H, f, rate_a + h * H, proj + (t * B + lane) * P + H + h * H, dpf, dpl);
                     if (U) mem_gemv_cols(H, H, U + h * H * H, dpf, 1, gs); /* += U^hᵀ d pre_f */
                 }

@@ -171,23 +171,6 @@ static inline void sgw_back_b(int64_t H, const mem_real *restrict b, const mem_r
         for (int64_t i = 0; i < H; i++) dpb[i] = (MEM_R(1) - b[i] * b[i]) * (dzt[i] + dq[i]);
 }
 
-/* The liquid step's backward: the loop of mem_liquid_backward (cells/liquid.h) restated with restrict
- * pointers (the buffers never overlap). Through the inline function GCC loses the restrict information
- * and would need more run-time alias checks than it emits, leaving the loop scalar. */
-static inline void sgw_liquid_backward(int64_t W, const mem_real *restrict d_s,
-                                       const mem_real *restrict decay, const mem_real *restrict gain,
-                                       const mem_real *restrict g, const mem_real *restrict s_prev,
-                                       mem_real *restrict d_s_prev, mem_real *restrict d_g,
-                                       mem_real *restrict d_lambda) {
-    const mem_real dt = MEM_R(1);
-    for (int64_t j = 0; j < W; j++) {
-        const mem_real ds = d_s[j];
-        d_lambda[j] = dt * decay[j] * (g[j] - s_prev[j]) * ds;
-        d_g[j] = gain[j] * ds;
-        d_s_prev[j] = decay[j] * ds;
-    }
-}
-
 /* d pre_λ = σ(pre_λ) ⊙ dλ; dg = (1 - g²) ⊙ dg, now d(u + Ω w), which is also u's gradient so far */
 static inline void sgw_back_gl(int64_t W, const mem_real *restrict pre_l, const mem_real *restrict g,
                                const mem_real *restrict dlam, mem_real *restrict dpl, mem_real *restrict dg,
@@ -350,7 +333,7 @@ static void sgw_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 }
                 for (int64_t k2 = 0; k2 < W * W; k2++) gOm[k2] *= omega;
                 /* liquid step: gws <- d w_{t-1}, dg, dλ */
-                sgw_liquid_backward(W, gw, c.decay, c.gain, c.g, w_p, gws, dg, dlam);
+                mem_liquid_backward(W, MEM_R(1), gw, c.decay, c.gain, c.g, w_p, gws, dg, dlam);
                 sgw_back_gl(W, c.pre_l, c.g, dlam, dpl, dg, gu);
                 /* Ω_{t-1}, w_{t-1} and u through g = tanh(u + Ω w) and λ = softplus(a_w + W_λw u) */
                 for (int64_t i = 0; i < W; i++) sgw_axpy(W, dg[i], w_p, gOm + i * W);
