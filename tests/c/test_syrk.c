@@ -1,6 +1,7 @@
 /* syrk kernel tests (kernels/syrk.h): the fast path gives the portable reference's bits on shapes
  * that cross every tile, group and row-block edge; the result is within the float32 block-sum bound
- * of the exact product; the same bits for every thread count; the lower triangle is never written.
+ * of the exact product; the same bits for every thread count; the lower triangle is never written;
+ * the block norms agree with the entries.
  * Under MEMNATIVE_SIMD=scalar both sides are the reference, so only the accuracy checks bite. */
 #include <math.h>
 #include <stdint.h>
@@ -159,6 +160,44 @@ static void test_strips(void) {
     free_matrix(&m);
 }
 
+/* Block norms: the squared Frobenius norms of Z1^T Z1, Z2^T Z2 and Z1^T Z2 from the reference
+ * entries (summed here in another order, so to 1e-13), for splits on and off group and tile
+ * edges; the same bits for every thread count. */
+static void test_block_norms(void) {
+    static const int64_t cases[][3] = {{300, 1, 1},  {5, 7, 3},    {129, 96, 48}, {257, 289, 100},
+                                       {300, 700, 288}, {40, 300, 299}, {600, 100, 1}};
+    static const int threads[] = {2, 3, 0};
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        int64_t n = cases[s][0], d = cases[s][1], split = cases[s][2];
+        matrix m = make_matrix(n, d);
+        double *g = make_c(d, d, 0.0);
+        mem_syrk_f32_acc64_ref(n, d, m.packed, 0, d, g, d);
+        double expect[3] = {0.0, 0.0, 0.0};
+        for (int64_t i = 0; i < d; i++)
+            for (int64_t j = 0; j < d; j++) {
+                double v = i <= j ? g[i * d + j] : g[j * d + i];
+                if (i < split && j < split) expect[0] += v * v;
+                else if (i >= split && j >= split) expect[1] += v * v;
+                else if (i < j) expect[2] += v * v; /* each cross entry once */
+            }
+        double one[3], many[3];
+        CHECK(mem_syrk_f32_block_norms(n, d, m.packed, split, one, 1) == 0);
+        for (int k = 0; k < 3; k++)
+            CHECK_MSG(fabs(one[k] - expect[k]) <= 1e-13 * expect[k], "n=%lld d=%lld split=%lld: norm %d "
+                      "%.17g, expected %.17g", (long long)n, (long long)d, (long long)split, k, one[k], expect[k]);
+        for (int h = 0; h < 3; h++) {
+            CHECK(mem_syrk_f32_block_norms(n, d, m.packed, split, many, threads[h]) == 0);
+            CHECK_MSG(memcmp(one, many, sizeof one) == 0, "n=%lld d=%lld: n_threads=%d changes the norms",
+                      (long long)n, (long long)d, threads[h]);
+        }
+        free(g);
+        free_matrix(&m);
+    }
+    double norms[3] = {1.0, 1.0, 1.0};
+    float dummy = 0.0f;
+    CHECK(mem_syrk_f32_block_norms(0, 4, &dummy, 2, norms, 1) == 0 && norms[0] == 0.0 && norms[2] == 0.0);
+}
+
 /* No rows: the upper triangle is zero; no columns: nothing happens. */
 static void test_degenerate(void) {
     double *c = make_c(5, 5, 7.0);
@@ -176,6 +215,7 @@ int main(void) {
     test_shapes();
     test_thread_determinism();
     test_strips();
+    test_block_norms();
     test_degenerate();
     TEST_MAIN_END();
 }

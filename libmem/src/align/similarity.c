@@ -24,6 +24,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/real.h"
 #include "kernels/gemm.h"
 #include "kernels/syrk.h"
 
@@ -49,83 +50,55 @@ static void gemm_acc(int ta, int tb, int64_t m, int64_t nn, int64_t k, const flo
     }
 }
 
-/* Sum of squares in four interleaved partial sums (a fixed order; the single chain of dependent
- * additions would take longer than the product's tail). */
-static double sum_squares(const double *v, int64_t len) {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    int64_t q = 0;
-    for (; q + 4 <= len; q += 4) {
-        s0 += v[q] * v[q];
-        s1 += v[q + 1] * v[q + 1];
-        s2 += v[q + 2] * v[q + 2];
-        s3 += v[q + 3] * v[q + 3];
-    }
-    for (; q < len; q++) s0 += v[q] * v[q];
-    return (s0 + s1) + (s2 + s3);
-}
-
-/* The three squared Frobenius norms of linear CKA from one symmetric product: Z = [Xc | Yc]
- * (n x (d1 + d2), in the syrk kernel's packed layout), Z^T Z holds Xc^T Xc, Yc^T Yc and Yc^T Xc
- * as blocks. The kernel forms its upper triangle in column strips of MEM_SYRK_STRIP into strip
- * ((d1 + d2) x MEM_SYRK_STRIP float64), each reduced before the next. */
-static void cka_norms(const float *z, int64_t n, int64_t d1, int64_t d2, double *strip, int nt,
-                      double *hxx, double *hyy, double *hxy) {
-    const int64_t dd = d1 + d2, w = MEM_SYRK_STRIP;
-    double sxx = 0.0, syy = 0.0, sxy = 0.0;
-    for (int64_t j0 = 0; j0 < dd; j0 += w) {
-        int64_t j1 = min64(dd, j0 + w);
-        mem_syrk_f32_acc64(n, dd, z, j0, j1, strip, w, nt);
-        for (int64_t i = 0; i < j1; i++) {
-            const double *r = strip + i * w; /* r[j - j0]: entry (i, j), j in [j0, j1) */
-            int64_t lo = i > j0 ? i : j0;
-            if (lo == i) {
-                double diag = r[i - j0] * r[i - j0];
-                if (i < d1) sxx += diag;
-                else syy += diag;
-                lo++;
-            }
-            if (i < d1) {
-                int64_t mid = lo > d1 ? lo : min64(d1, j1); /* [lo, mid) in Xc^T Xc, [mid, j1) cross */
-                sxx += 2.0 * sum_squares(r + (lo - j0), mid - lo);
-                sxy += sum_squares(r + (mid - j0), j1 - mid);
-            } else {
-                syy += 2.0 * sum_squares(r + (lo - j0), j1 - lo);
-            }
-        }
-    }
-    *hxx = sxx;
-    *hyy = syy;
-    *hxy = sxy;
-}
-
-/* Column means of x (n x d) in float64. */
-static void column_means(const float *x, int64_t n, int64_t d, double *mean) {
-    for (int64_t j = 0; j < d; j++) mean[j] = 0.0;
+/* Means of the columns [j0, j1) of x (n x d) into mean[j0, j1), in float64, summed in row order
+ * (MEM_SIMD_CLONES: the AVX2 build adds four columns at a time, the same bits). */
+static MEM_SIMD_CLONES void column_means(const float *restrict x, int64_t n, int64_t d, int64_t j0,
+                                         int64_t j1, double *restrict mean) {
+    for (int64_t j = j0; j < j1; j++) mean[j] = 0.0;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
-    for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+        for (int64_t j = j0; j < j1; j++) mean[j] += x[i * d + j];
+    for (int64_t j = j0; j < j1; j++) mean[j] /= (double)n;
 }
 
-/* Column-centred float32 copy of x (n x d) into out (row stride ldo). */
-static void center_columns(const float *x, int64_t n, int64_t d, float *out, int64_t ldo, double *mean) {
-    column_means(x, n, d, mean);
+/* The columns [j0, j1) of x (n x d) minus their float64 means, as float32, into out (row stride
+ * ldo; column j0 at out[0]). */
+static MEM_SIMD_CLONES void center_columns(const float *restrict x, int64_t n, int64_t d, int64_t j0,
+                                           int64_t j1, const double *restrict mean,
+                                           float *restrict out, int64_t ldo) {
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) out[i * ldo + j] = (float)((double)x[i * d + j] - mean[j]);
+        for (int64_t j = j0; j < j1; j++)
+            out[i * ldo + (j - j0)] = (float)((double)x[i * d + j] - mean[j]);
 }
 
-/* The same, into columns [col0, col0 + d) of an n-row matrix in the syrk kernel's packed layout,
- * walked group by group so that the writes are sequential. */
-static void center_columns_packed(const float *x, int64_t n, int64_t d, float *packed, int64_t col0,
-                                  double *mean) {
-    column_means(x, n, d, mean);
+static mem_status check_matrix(const char *fn, const char *name, const float *x, int64_t n, int64_t d);
+
+/* Means of the columns [j0, j1) of x (n x d), and their finiteness: a mean is finite exactly when
+ * every entry of its column is (a float64 sum of float32 values cannot overflow for any n that
+ * check_sizes allows), so the whole of x is scanned again only to name the culprit. */
+static mem_status finite_column_means(const char *fn, const char *name, const float *x, int64_t n,
+                                      int64_t d, int64_t j0, int64_t j1, double *mean) {
+    column_means(x, n, d, j0, j1, mean);
+    int finite = 1;
+    for (int64_t j = j0; j < j1; j++) finite &= isfinite(mean[j]) != 0;
+    if (finite) return MEM_OK;
+    mem_status st = check_matrix(fn, name, x, n, d);
+    return st != MEM_OK ? st : mem_fail(MEM_ERR_ARG, "%s: %s has a column whose mean is not finite", fn, name);
+}
+
+/* x (n x d) centred into the columns [col0, col0 + d) of an n-row matrix in the syrk kernel's
+ * packed layout, and its column means (checked finite). Taken one group's columns at a time, so
+ * that the centring pass reads them from cache (a group's n x MEM_SYRK_GROUP floats fit in L2 for
+ * the n of a CKA) and the writes are sequential. */
+static mem_status center_columns_packed(const char *fn, const char *name, const float *x, int64_t n,
+                                        int64_t d, double *mean, float *packed, int64_t col0) {
     for (int64_t j0 = 0; j0 < d; ) {
         /* columns [j0, j1) of x share one group of the layout */
         int64_t g = col0 + j0, j1 = min64(d, j0 + MEM_SYRK_GROUP - g % MEM_SYRK_GROUP);
-        float *out = packed + mem_syrk_packed_index(n, 0, g);
-        for (int64_t i = 0; i < n; i++, out += MEM_SYRK_GROUP)
-            for (int64_t j = j0; j < j1; j++) out[j - j0] = (float)((double)x[i * d + j] - mean[j]);
+        MEM_CHECK(finite_column_means(fn, name, x, n, d, j0, j1, mean));
+        center_columns(x, n, d, j0, j1, mean, packed + mem_syrk_packed_index(n, 0, g), MEM_SYRK_GROUP);
         j0 = j1;
     }
+    return MEM_OK;
 }
 
 /* Zero the columns of the packed layout's last group that lie past column d. */
@@ -257,39 +230,42 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     if (kernel == MEM_CKA_RBF && !(sigma > 0.0 && sigma < INFINITY))
         return mem_fail(MEM_ERR_ARG, "%s: sigma=%g must be finite and > 0", fn, sigma);
     MEM_REQUIRE_ARG(out, fn);
-    MEM_CHECK(check_matrix(fn, "x", x, n, d1));
-    MEM_CHECK(check_matrix(fn, "y", y, n, d2));
+    if (!x) return mem_fail(MEM_ERR_ARG, "%s: argument 'x' is NULL", fn);
+    if (!y) return mem_fail(MEM_ERR_ARG, "%s: argument 'y' is NULL", fn);
     int nt = n_threads;
     int64_t dmax = d1 > d2 ? d1 : d2;
     int feature = kernel == MEM_CKA_LINEAR && !debiased && d1 + d2 <= n;
-    /* feature form: xc is Z = [Xc | Yc] (n x (d1 + d2), packed for the syrk kernel) and acc its
-     * Gram matrix's current column strip; Gram form: xc and yc apart, acc and acc2 n x n */
+    /* feature form: xc is Z = [Xc | Yc] (n x (d1 + d2), packed for the syrk kernel); Gram form:
+     * xc and yc apart, acc and acc2 n x n */
     size_t zlen = feature ? (size_t)mem_syrk_packed_len(n, d1 + d2) : (size_t)(n * d1);
     float *xc = feature ? mem_alloc_uninit(zlen, sizeof(float)) : mem_alloc_zeroed(zlen, sizeof(float));
     float *yc = feature ? NULL : mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
-    double *mean = mem_alloc_zeroed((size_t)(dmax > n ? dmax : n), sizeof(double));
-    size_t accn = feature ? (size_t)((d1 + d2) * MEM_SYRK_STRIP) : (size_t)(n * n);
-    /* the syrk kernel writes the strip's upper part, the only part read */
-    double *acc = feature ? mem_alloc_uninit(accn, sizeof(double)) : mem_alloc_zeroed(accn, sizeof(double));
+    /* column means of x then y; later (Gram form) the Gram matrices' row means */
+    double *mean = mem_alloc_zeroed((size_t)(d1 + d2 > n ? d1 + d2 : n), sizeof(double));
+    size_t accn = (size_t)(n * n);
+    double *acc = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
     double *acc2 = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
     double *work = (!feature && kernel == MEM_CKA_RBF) ? mem_alloc_zeroed(accn, sizeof(double)) : NULL;
     float *tmp = feature ? NULL : mem_alloc_zeroed(accn, sizeof(float));
     mem_status st = MEM_OK;
-    if (!xc || !mean || !acc || (!feature && (!yc || !acc2 || !tmp || (kernel == MEM_CKA_RBF && !work)))) {
-        st = mem_fail(MEM_ERR_NOMEM, "%s: cannot allocate work memory for n=%lld, d=%lld", fn, (long long)n, (long long)dmax);
-        goto done;
-    }
+    if (!xc || !mean || (!feature && (!acc || !yc || !acc2 || !tmp || (kernel == MEM_CKA_RBF && !work))))
+        goto nomem;
+    /* the finiteness check rides on the column means (see finite_column_means) */
     double hsic, nx, ny;
     if (feature) {
-        center_columns_packed(x, n, d1, xc, 0, mean);
-        center_columns_packed(y, n, d2, xc, d1, mean);
+        if ((st = center_columns_packed(fn, "x", x, n, d1, mean, xc, 0)) != MEM_OK) goto done;
+        if ((st = center_columns_packed(fn, "y", y, n, d2, mean + d1, xc, d1)) != MEM_OK) goto done;
         zero_packed_padding(xc, n, d1 + d2);
-        cka_norms(xc, n, d1, d2, acc, nt, &nx, &ny, &hsic);
-        nx = sqrt(nx);
-        ny = sqrt(ny);
+        double norms[3];
+        if (mem_syrk_f32_block_norms(n, d1 + d2, xc, d1, norms, nt) != 0) goto nomem;
+        nx = sqrt(norms[0]);
+        ny = sqrt(norms[1]);
+        hsic = norms[2];
     } else {
-        center_columns(x, n, d1, xc, d1, mean);
-        center_columns(y, n, d2, yc, d2, mean);
+        if ((st = finite_column_means(fn, "x", x, n, d1, 0, d1, mean)) != MEM_OK) goto done;
+        if ((st = finite_column_means(fn, "y", y, n, d2, 0, d2, mean + d1)) != MEM_OK) goto done;
+        center_columns(x, n, d1, 0, d1, mean, xc, d1);
+        center_columns(y, n, d2, 0, d2, mean + d1, yc, d2);
         int rbf = kernel == MEM_CKA_RBF;
         if ((st = gram(xc, n, d1, rbf, sigma, acc, work, tmp, nt)) != MEM_OK) goto done;
         if ((st = gram(yc, n, d2, rbf, sigma, acc2, work, tmp, nt)) != MEM_OK) goto done;
@@ -305,6 +281,9 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
         goto done;
     }
     *out = hsic / (nx * ny);
+    goto done;
+nomem:
+    st = mem_fail(MEM_ERR_NOMEM, "%s: cannot allocate work memory for n=%lld, d=%lld", fn, (long long)n, (long long)dmax);
 done:
     mem_free_aligned(xc);
     mem_free_aligned(yc);

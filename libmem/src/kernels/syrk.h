@@ -13,8 +13,8 @@
  * s_b(i, j), where s_b(i, j) is the float32 sum of z[p][i] * z[p][j] over the rows of block b
  * (rows [b * MEM_SYRK_BLOCK, min(n, (b + 1) * MEM_SYRK_BLOCK))), accumulated from 0 by one
  * correctly rounded fma per row in increasing p. A block's error is that of a float32 sum of
- * MEM_SYRK_BLOCK terms, so the total does not drift with n. Nothing else in c is written. Taking
- * the triangle in column strips keeps the float64 output small (CKA reduces each strip at once).
+ * MEM_SYRK_BLOCK terms, so the total does not drift with n. Nothing else in c is written.
+ * mem_syrk_f32_block_norms forms the same entries and reduces them without storing any (CKA).
  *
  * Determinism: that per-element sequence is the same for every thread count and for the AVX2 and
  * portable paths (fmaf is one lane of _mm256_fmadd_ps), so the bits are too.
@@ -26,7 +26,8 @@
 
 #define MEM_SYRK_GROUP 48  /* a multiple of the micro-tile's 6 rows and 16 columns */
 #define MEM_SYRK_BLOCK 128 /* rows per float32 block: the micro-kernel's operands stay in L1 */
-#define MEM_SYRK_STRIP 288 /* a good strip width: the kernel's tile width */
+#define MEM_SYRK_TILE_ROWS MEM_SYRK_GROUP /* a tile's rows: one column group */
+#define MEM_SYRK_TILE_COLS 288 /* six groups: a block of them (144 KB) and the tile (108 KB) in L2 */
 
 static inline int64_t mem_syrk_packed_index(int64_t n, int64_t p, int64_t j) {
     return (j / MEM_SYRK_GROUP) * MEM_SYRK_GROUP * n + p * MEM_SYRK_GROUP + j % MEM_SYRK_GROUP;
@@ -39,6 +40,16 @@ static inline int64_t mem_syrk_packed_len(int64_t n, int64_t d) {
 
 void mem_syrk_f32_acc64(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
                         double *c, int64_t ldc, int n_threads);
+
+/* The squared Frobenius norms of the blocks of G = Z^T Z, Z = [Z1 | Z2] split after column
+ * `split` (linear CKA's three products from one symmetric one): norms[0] = ||Z1^T Z1||^2,
+ * norms[1] = ||Z2^T Z2||^2, norms[2] = ||Z1^T Z2||^2. Each entry of G's upper triangle is formed as
+ * mem_syrk_f32_acc64 forms it (the same bits) and never stored; its square is added in float64 to
+ * its tile's sums (a diagonal entry once, one of Z1^T Z1 or Z2^T Z2 twice for its mirror image),
+ * the tiles in a fixed order, so the result does not depend on the thread count either.
+ * Returns 0, or -1 (norms zero) when the work memory cannot be allocated. */
+int mem_syrk_f32_block_norms(int64_t n, int64_t d, const float *packed, int64_t split,
+                             double norms[3], int n_threads);
 
 /* The portable path (plain loops with fmaf): the reference the tests compare the fast path with. */
 void mem_syrk_f32_acc64_ref(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,

@@ -1,15 +1,14 @@
-/* AVX2/FMA kernel of mem_syrk_f32_acc64 (compiled with -mavx2 -mfma -ffp-contract=off; called
- * only after the run-time CPU check).
+/* AVX2/FMA tile of the syrk kernel (compiled with -mavx2 -mfma -ffp-contract=off; called only
+ * after the run-time CPU check; the tile loop is in syrk.c).
  *
- * The upper triangle is cut into tiles (TM x TN) that threads share out. A tile's float64 sums
- * live in a private, contiguous buffer while the row blocks go by (C itself often has a
- * power-of-two row stride, whose rows would fight over the same cache sets), and are copied to C
- * at the end. For each block, the 6x16 micro-kernel keeps its 12 accumulators in registers from 0
- * to the block's end, then adds them to the tile in float64. Its operands are read in place from
- * the packed layout: 6 columns (broadcast) and 16 columns (two vectors) of the same column groups,
- * one row of 48 floats apart per step. MEM_SYRK_BLOCK = 128 keeps a block's 16-column operand and
- * the 6-column operand's group rows (shared by the next micro-tiles down) within L1 together.
- * Micro-tiles wholly below the diagonal are skipped; those crossing it are computed whole. */
+ * A tile's float64 sums live in a private, contiguous buffer while the row blocks go by (C itself
+ * often has a power-of-two row stride, whose rows would fight over the same cache sets). For each
+ * block, the 6x16 micro-kernel keeps its 12 accumulators in registers from 0 to the block's end,
+ * then adds them to the tile in float64. Its operands are read in place from the packed layout:
+ * 6 columns (broadcast) and 16 columns (two vectors) of the same column groups, one row of 48
+ * floats apart per step. MEM_SYRK_BLOCK = 128 keeps a block's 16-column operand and the 6-column
+ * operand's group rows (shared by the next micro-tiles down) within L1 together. Micro-tiles
+ * wholly below the diagonal are skipped; those crossing it are computed whole. */
 #include "gemm_internal.h"
 
 #if MEM_GEMM_HAVE_AVX2
@@ -22,11 +21,7 @@
 #define MR 6   /* micro-tile rows (broadcast operand) */
 #define NR 16  /* micro-tile columns (two ymm) */
 #define G MEM_SYRK_GROUP
-#define TM 48  /* tile rows: one column group */
-#define TN 288 /* tile columns: six groups; a block of them (144 KB) and the tile (108 KB) in L2 */
-
-int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
-                            double *c, int64_t ldc, int nt);
+#define TN MEM_SYRK_TILE_COLS
 
 static inline int64_t min_i64(int64_t x, int64_t y) { return x < y ? x : y; }
 
@@ -84,49 +79,18 @@ static void micro_6x16(int64_t kc, const float *restrict ap, const float *restri
     add8(ct + 5 * TN + 8, a11, first);
 }
 
-int mem_syrk_f32_acc64_avx2(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
-                            double *c, int64_t ldc, int nt) {
-    (void)d;
-    /* tiles over rows [0, j1) and columns [j0, j1) */
-    int64_t n_ti = (j1 + TM - 1) / TM, n_tj = (j1 - j0 + TN - 1) / TN, n_tiles = n_ti * n_tj;
-    int failed = 0;
-#pragma omp parallel num_threads(nt)
-    {
-        /* Whole micro-tiles (rows and columns rounded up; the padded columns of the layout are
-         * zero) go to the buffer; only the part inside C is copied out. */
-        double *ct = aligned_alloc(64, (size_t)TM * TN * sizeof(double));
-        if (!ct) {
-#pragma omp atomic write
-            failed = 1;
+void mem_syrk_tile_avx2(int64_t n, const float *packed, int64_t i0, int64_t mt, int64_t jt,
+                        int64_t ntl, double *ct) {
+    for (int64_t b0 = 0; b0 < n; b0 += MEM_SYRK_BLOCK) {
+        int64_t kc = min_i64(MEM_SYRK_BLOCK, n - b0);
+        for (int64_t jr = 0; jr < ntl; jr += NR) {
+            int64_t j = jt + jr;
+            const float *bp = packed + mem_syrk_packed_index(n, b0, j);
+            for (int64_t ir = 0; ir < mt && i0 + ir <= j + NR - 1; ir += MR)
+                micro_6x16(kc, packed + mem_syrk_packed_index(n, b0, i0 + ir), bp, ct + ir * TN + jr,
+                           b0 == 0);
         }
-        /* C is written only if every thread has its buffer. */
-#pragma omp barrier
-        int skip;
-#pragma omp atomic read
-        skip = failed;
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < n_tiles; t++) {
-            if (skip) continue;
-            int64_t i0 = (t / n_tj) * TM, jt = j0 + (t % n_tj) * TN;
-            int64_t mt = min_i64(TM, j1 - i0), ntl = min_i64(TN, j1 - jt);
-            if (i0 > jt + ntl - 1) continue; /* wholly below the diagonal */
-            for (int64_t b0 = 0; b0 < n; b0 += MEM_SYRK_BLOCK) {
-                int64_t kc = min_i64(MEM_SYRK_BLOCK, n - b0);
-                for (int64_t jr = 0; jr < ntl; jr += NR) {
-                    int64_t j = jt + jr;
-                    const float *bp = packed + mem_syrk_packed_index(n, b0, j);
-                    for (int64_t ir = 0; ir < mt && i0 + ir <= j + NR - 1; ir += MR)
-                        micro_6x16(kc, packed + mem_syrk_packed_index(n, b0, i0 + ir), bp,
-                                   ct + ir * TN + jr, b0 == 0);
-                }
-            }
-            for (int64_t r = 0; r < mt; r++)
-                for (int64_t q = i0 + r > jt ? i0 + r - jt : 0; q < ntl; q++)
-                    c[(i0 + r) * ldc + (jt - j0) + q] = ct[r * TN + q];
-        }
-        free(ct);
     }
-    return failed ? -1 : 0;
 }
 
 #endif
