@@ -36,7 +36,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
+# OpenBLAS's idle workers spin for about 2^28 cycles after each call (its THREAD_TIMEOUT), taking
+# the second core from whichever backend runs next in a round: libmem's 2-thread GEMM measured
+# 82 GFLOP/s after numpy calls, 164 with the spin shortened. Shortened here (before numpy loads
+# OpenBLAS) so that each backend's 2-thread figure is its own; numpy's own 2-thread speed is
+# unchanged (159-164 GFLOP/s at 1024^3 either way).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SEQ_LEN = 100

@@ -32,6 +32,7 @@
 #define KC 256 /* k block: an A micro-panel (6 KB) and B micro-panel (16 KB) stay in L1 */
 #define MC 96  /* tile rows: the A block (96 KB) stays in L2 */
 #define NC 256 /* tile columns: the packed B block (256 KB) stays in L2 */
+#define B_KEEP_MAX (1 << 20) /* floats of packed B kept per thread across k blocks (4 MB) */
 /* k block when B is read in place: short, so that the sweep over B goes nearly row by row and a
  * block's B rows stay in cache for the two 12x8 kernels sharing each line, even when ldb is a
  * power of two; long enough to amortise parking the accumulators. */
@@ -393,7 +394,12 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
      * accumulators (several k blocks or strided C); lengths rounded to 16 floats keep every part
      * 64-byte aligned. */
     size_t a_len = (size_t)round_up((trans_a ? mc : 2 * MR) * kc_max, 16);
-    size_t b_len = (size_t)round_up((nc + 8) * kc_max, 16); /* + 12x8 edge panel overhang */
+    /* The packed B of a tile column is kept for all of k where that is small enough, so that the
+     * next row tiles of the column reuse it (packing B again for every tile costs more than a
+     * tenth of a 1024^3 product: its rows lie ldb apart); else one k block at a time. */
+    int64_t nc_pad = nc + 8; /* + 12x8 edge panel overhang */
+    int keep_b = nc_pad * k <= B_KEEP_MAX;
+    size_t b_len = (size_t)round_up(nc_pad * (keep_b ? k : kc_max), 16);
     size_t park_len = single_kb && ccs == 1 ? 0 : (size_t)(mc * nc);
     size_t bytes = (a_len + b_len + park_len) * sizeof(float);
     bytes = (bytes + 63) / 64 * 64;
@@ -404,8 +410,8 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
         float *buf = aligned_alloc(64, bytes);
         float *pa = buf, *pb = buf ? buf + a_len : NULL;
         float *park = buf && park_len ? buf + a_len + b_len : NULL;
-        /* With a single k block, pb keeps tile column packed_tj's panels from column packed_from
-         * on, for the next tile of the same column. */
+        /* With a single k block, or all of them kept, pb holds tile column packed_tj's panels from
+         * column packed_from on, for the next tile of the same column. */
         int64_t packed_tj = -1, packed_from = 0;
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < n_tiles; t++) {
@@ -423,14 +429,14 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
             int64_t step = mcur > MR ? 8 : NR;
             int64_t n_direct = !trans_b && mcur <= 2 * MR ? ncur / step * step : 0;
             int64_t kb = n_direct > 0 ? KC_DIRECT : KC;
-            int one_kb = k <= kb;
-            int reuse = one_kb && packed_tj == tj && packed_from == n_direct;
+            int kept = keep_b || k <= kb;
+            int reuse = kept && packed_tj == tj && packed_from == n_direct;
             for (int64_t p0 = 0; p0 < k; p0 += kb) {
                 int64_t kc = min_i64(kb, k - p0);
-                tile_k_block(&x, i0, mcur, j0, ncur, p0, kc, p0 == 0, p0 + kc == k, ct, pa, pb,
-                             park, n_direct, !reuse);
+                tile_k_block(&x, i0, mcur, j0, ncur, p0, kc, p0 == 0, p0 + kc == k, ct, pa,
+                             keep_b ? pb + p0 * nc_pad : pb, park, n_direct, !reuse);
             }
-            packed_tj = one_kb ? tj : -1;
+            packed_tj = kept ? tj : -1;
             packed_from = n_direct;
         }
         free(buf);
