@@ -36,3 +36,14 @@ int mem_threads_for(int requested, int64_t work) {
     return 1;
 #endif
 }
+
+void mem_static_share(int64_t n, int64_t *begin, int64_t *end) {
+#ifdef _OPENMP
+    int64_t team = omp_get_num_threads(), tid = omp_get_thread_num();
+#else
+    int64_t team = 1, tid = 0;
+#endif
+    int64_t per = n / team, extra = n % team;
+    *begin = tid * per + (tid < extra ? tid : extra);
+    *end = *begin + per + (tid < extra ? 1 : 0);
+}

@@ -16,4 +16,8 @@ int mem_threads_for(int requested, int64_t work);
 /* Threads available at all (for build info). */
 int mem_threads_max(void);
 
+/* Inside a parallel region: the calling thread's contiguous share [*begin, *end) of n items, split
+ * as schedule(static) splits a loop (the first n % team threads take one more). */
+void mem_static_share(int64_t n, int64_t *begin, int64_t *end);
+
 #endif

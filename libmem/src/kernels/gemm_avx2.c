@@ -27,6 +27,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/threads.h"
+
 #define MR 6   /* micro-kernel rows: 12 ymm accumulators + 2 B + 1 A broadcast fit in 16 */
 #define NR 16  /* micro-kernel columns: two ymm */
 #define KC 256 /* k block: an A micro-panel (6 KB) and B micro-panel (16 KB) stay in L1 */
@@ -373,6 +375,54 @@ static void tile_k_block(const gemm_ctx *x, int64_t i0, int64_t mcur, int64_t j0
     }
 }
 
+/* The blocked product's plan: tiles (mc x nc, n_ti of them down the rows) and one thread's work
+ * memory (packed A, packed B, parked accumulators; lengths rounded to 16 floats keep every part
+ * 64-byte aligned). */
+typedef struct {
+    int64_t m, n, k, mc, n_ti, nc_pad;
+    int keep_b;
+    size_t a_len, b_len, park_len, bytes;
+    float *c;
+} gemm_plan;
+
+/* Tiles [t0, t1) of the plan, on one thread. */
+static void gemm_tiles(const gemm_ctx *x, const gemm_plan *pl, int64_t t0, int64_t t1) {
+    const int64_t m = pl->m, n = pl->n, k = pl->k, mc = pl->mc, nc = x->nc, n_ti = pl->n_ti;
+    float *buf = aligned_alloc(64, pl->bytes);
+    float *pa = buf, *pb = buf ? buf + pl->a_len : NULL;
+    float *park = buf && pl->park_len ? buf + pl->a_len + pl->b_len : NULL;
+    /* With a single k block, or all of them kept, pb holds tile column packed_tj's panels from
+     * column packed_from on, for the next tile of the same column. */
+    int64_t packed_tj = -1, packed_from = 0;
+    for (int64_t t = t0; t < t1; t++) {
+        /* Row tiles vary fastest, so a thread's consecutive tiles share their B block. */
+        int64_t i0 = (t % n_ti) * mc, tj = t / n_ti, j0 = tj * nc;
+        int64_t mcur = min_i64(mc, m - i0), ncur = min_i64(nc, n - j0);
+        float *ct = pl->c + i0 * x->crs + j0 * x->ccs;
+        if (!buf) {
+            gemm_unpacked(x->trans_a, x->trans_b, mcur, ncur, k, x->alpha,
+                          x->trans_a ? x->a + i0 : x->a + i0 * x->lda, x->lda,
+                          x->trans_b ? x->b + j0 * x->ldb : x->b + j0, x->ldb, x->beta, ct, x->crs,
+                          x->ccs);
+            continue;
+        }
+        /* B is read in place where it is untransposed and each element is used once. */
+        int64_t step = mcur > MR ? 8 : NR;
+        int64_t n_direct = !x->trans_b && mcur <= 2 * MR ? ncur / step * step : 0;
+        int64_t kb = n_direct > 0 ? KC_DIRECT : KC;
+        int kept = pl->keep_b || k <= kb;
+        int reuse = kept && packed_tj == tj && packed_from == n_direct;
+        for (int64_t p0 = 0; p0 < k; p0 += kb) {
+            int64_t kc = min_i64(kb, k - p0);
+            tile_k_block(x, i0, mcur, j0, ncur, p0, kc, p0 == 0, p0 + kc == k, ct, pa,
+                         pl->keep_b ? pb + p0 * pl->nc_pad : pb, park, n_direct, !reuse);
+        }
+        packed_tj = kept ? tj : -1;
+        packed_from = n_direct;
+    }
+    free(buf);
+}
+
 /* The blocked product; C element (i, j) at c[i * crs + j * ccs] (ccs == 1, or crs == 1 for the
  * swapped orientation). */
 static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -386,60 +436,33 @@ static void gemm_blocked(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
         else if (nc > NR) nc = round_up(nc / 2, NR);
         else break;
     }
-    int64_t n_ti = (m + mc - 1) / mc, n_tj = (n + nc - 1) / nc;
-    int64_t n_tiles = n_ti * n_tj;
+    gemm_plan pl = {m, n, k, mc, (m + mc - 1) / mc, nc + 8 /* + 12x8 edge panel overhang */, 0,
+                    0, 0, 0, 0, c};
+    int64_t n_tiles = pl.n_ti * ((n + nc - 1) / nc);
     int64_t kc_max = min_i64(k, KC);
     int single_kb = k <= KC_DIRECT; /* park not needed (either k block size) */
-    /* Packed A (all of a transposed A's block; at most 12 rows otherwise), packed B, parked
-     * accumulators (several k blocks or strided C); lengths rounded to 16 floats keep every part
-     * 64-byte aligned. */
-    size_t a_len = (size_t)round_up((trans_a ? mc : 2 * MR) * kc_max, 16);
-    /* The packed B of a tile column is kept for all of k where that is small enough, so that the
-     * next row tiles of the column reuse it (packing B again for every tile costs more than a
-     * tenth of a 1024^3 product: its rows lie ldb apart); else one k block at a time. */
-    int64_t nc_pad = nc + 8; /* + 12x8 edge panel overhang */
-    int keep_b = nc_pad * k <= B_KEEP_MAX;
-    size_t b_len = (size_t)round_up(nc_pad * (keep_b ? k : kc_max), 16);
-    size_t park_len = single_kb && ccs == 1 ? 0 : (size_t)(mc * nc);
-    size_t bytes = (a_len + b_len + park_len) * sizeof(float);
-    bytes = (bytes + 63) / 64 * 64;
+    /* Packed A: all of a transposed A's block; at most 12 rows otherwise. The packed B of a tile
+     * column is kept for all of k where that is small enough, so that the next row tiles of the
+     * column reuse it (packing B again for every tile costs more than a tenth of a 1024^3
+     * product: its rows lie ldb apart); else one k block at a time. */
+    pl.a_len = (size_t)round_up((trans_a ? mc : 2 * MR) * kc_max, 16);
+    pl.keep_b = pl.nc_pad * k <= B_KEEP_MAX;
+    pl.b_len = (size_t)round_up(pl.nc_pad * (pl.keep_b ? k : kc_max), 16);
+    pl.park_len = single_kb && ccs == 1 ? 0 : (size_t)(mc * nc);
+    pl.bytes = (pl.a_len + pl.b_len + pl.park_len) * sizeof(float);
+    pl.bytes = (pl.bytes + 63) / 64 * 64;
     gemm_ctx x = {trans_a, trans_b, a, b, lda, ldb, crs, ccs, nc, alpha, beta};
-
+    /* One thread calls straight in: an OpenMP region of one thread still costs a team set-up and
+     * futex calls, which the cells' per-step products (inside their own regions) cannot afford. */
+    if (nt <= 1) {
+        gemm_tiles(&x, &pl, 0, n_tiles);
+        return;
+    }
 #pragma omp parallel num_threads(nt)
     {
-        float *buf = aligned_alloc(64, bytes);
-        float *pa = buf, *pb = buf ? buf + a_len : NULL;
-        float *park = buf && park_len ? buf + a_len + b_len : NULL;
-        /* With a single k block, or all of them kept, pb holds tile column packed_tj's panels from
-         * column packed_from on, for the next tile of the same column. */
-        int64_t packed_tj = -1, packed_from = 0;
-#pragma omp for schedule(static)
-        for (int64_t t = 0; t < n_tiles; t++) {
-            /* Row tiles vary fastest, so a thread's consecutive tiles share their B block. */
-            int64_t i0 = (t % n_ti) * mc, tj = t / n_ti, j0 = tj * nc;
-            int64_t mcur = min_i64(mc, m - i0), ncur = min_i64(nc, n - j0);
-            float *ct = c + i0 * crs + j0 * ccs;
-            if (!buf) {
-                gemm_unpacked(trans_a, trans_b, mcur, ncur, k, alpha,
-                              trans_a ? a + i0 : a + i0 * lda, lda,
-                              trans_b ? b + j0 * ldb : b + j0, ldb, beta, ct, crs, ccs);
-                continue;
-            }
-            /* B is read in place where it is untransposed and each element is used once. */
-            int64_t step = mcur > MR ? 8 : NR;
-            int64_t n_direct = !trans_b && mcur <= 2 * MR ? ncur / step * step : 0;
-            int64_t kb = n_direct > 0 ? KC_DIRECT : KC;
-            int kept = keep_b || k <= kb;
-            int reuse = kept && packed_tj == tj && packed_from == n_direct;
-            for (int64_t p0 = 0; p0 < k; p0 += kb) {
-                int64_t kc = min_i64(kb, k - p0);
-                tile_k_block(&x, i0, mcur, j0, ncur, p0, kc, p0 == 0, p0 + kc == k, ct, pa,
-                             keep_b ? pb + p0 * nc_pad : pb, park, n_direct, !reuse);
-            }
-            packed_tj = kept ? tj : -1;
-            packed_from = n_direct;
-        }
-        free(buf);
+        int64_t t0, t1;
+        mem_static_share(n_tiles, &t0, &t1);
+        gemm_tiles(&x, &pl, t0, t1);
     }
 }
 
