@@ -4,7 +4,9 @@
  * Cost per lane and step (M rows, H columns): forward 4 M·H multiply-adds (Q q_src, 𝓜ᵀ q, K w_src,
  * the write) + H² (V w_src); backward 4 M·H (one fused pass over 𝓜 for dγ, dk, dv, dq and the
  * carried gradient, then Qᵀ du and Kᵀ dk_pre) + H² (Vᵀ dv_pre), plus the window GEMMs for the
- * gradients of Q, K and V. All sums run in a fixed order, so results never depend on threads. */
+ * gradients of Q, K and V. All sums run in a fixed order, so results never depend on threads.
+ * The per-lane passes are MEM_SIMD_CLONES (core/real.h): an AVX2 build of the same operations,
+ * the same bits. */
 #define MEM_GENERIC_SOURCE
 #include "memory/manifold.h"
 
@@ -50,7 +52,7 @@ static void matvec_t(const mem_real *A, int64_t rows, int64_t cols, const mem_re
     }
 }
 
-void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem_real *q, const mem_real *mem, mem_real *r) {
+MEM_SIMD_CLONES void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem_real *q, const mem_real *mem, mem_real *r) {
     const int64_t M = p->M, H = p->H;
     /* Softmax with the maximum subtracted: exp never overflows and the largest term is exactly 1,
      * so the sum is at least 1. */
@@ -72,7 +74,7 @@ void MEM_FN(mem_manifold_read)(const mem_manifold *p, const mem_real *q_src, con
     MEM_FN(mem_manifold_read_logits)(p, q, mem, r);
 }
 
-void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const mem_real *mem_prev, mem_real *mem_next,
+MEM_SIMD_CLONES void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const mem_real *mem_prev, mem_real *mem_next,
                                     mem_real *k, mem_real *v) {
     const int64_t M = p->M, H = p->H;
     for (int64_t i = 0; i < M; i++) k[i] = mr_sigmoid(k[i]);
@@ -100,7 +102,7 @@ static void softmax_backward(const mem_real *q, mem_real *dq, int64_t M) {
     for (int64_t i = 0; i < M; i++) dq[i] = q[i] * (dq[i] - dot);
 }
 
-void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
+MEM_SIMD_CLONES void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
                                             const mem_real *dr, mem_real *g_mem, mem_real *du) {
     const int64_t M = p->M, H = p->H;
     for (int64_t i = 0; i < M; i++) {
@@ -119,7 +121,7 @@ void MEM_FN(mem_manifold_read_backward)(const mem_manifold *p, const mem_real *m
     matvec_t(p->Q, p->M, p->H, du, d_q_src);
 }
 
-void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
+MEM_SIMD_CLONES void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
                                             const mem_real *k, const mem_real *v, const mem_real *dr,
                                             mem_real *g_mem, mem_real *du, mem_real *dk_pre, mem_real *dv_pre,
                                             mem_real *d_gamma) {
