@@ -335,6 +335,18 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                                      net->n_threads);
 }
 
+/* Σ_j 1/λ_j of one step and lane, λ_j = softplus(a_j + (W_λ x)_j), in four interleaved partial sums
+ * (a fixed order that vectorises; MEM_SIMD_CLONES: the same bits in its AVX2 build). */
+static MEM_SIMD_CLONES double amn_timescale_sum(int64_t H, const mem_real *restrict rate_a,
+                                                const mem_real *restrict p_lam) {
+    double part[4] = {0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 4 <= H; j += 4)
+        for (int c = 0; c < 4; c++) part[c] += 1.0 / (double)mem_liquid_rate(rate_a[j + c] + p_lam[j + c]);
+    for (; j < H; j++) part[0] += 1.0 / (double)mem_liquid_rate(rate_a[j] + p_lam[j]);
+    return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
 /* Per-call statistics: the sum of the liquid time constants 1/λ_t over every valid step, lane and
  * unit, and their count (recomputed from the hoisted W_λ x, sequentially: deterministic). */
 static void amn_stats(const mem_net *net, int64_t T, int64_t B, const int64_t *len, const mem_real *proj,
@@ -345,14 +357,7 @@ static void amn_stats(const mem_net *net, int64_t T, int64_t B, const int64_t *l
     for (int64_t t = 0; t < T; t++)
         for (int64_t lane = 0; lane < B; lane++) {
             if (mem_lane_held(len, t, lane)) continue;
-            const mem_real *p_lam = proj + (t * B + lane) * P + H;
-            /* four interleaved partial sums per row (a fixed order that vectorises) */
-            double part[4] = {0, 0, 0, 0};
-            int64_t j = 0;
-            for (; j + 4 <= H; j += 4)
-                for (int c = 0; c < 4; c++) part[c] += 1.0 / (double)mem_liquid_rate(rate_a[j + c] + p_lam[j + c]);
-            for (; j < H; j++) part[0] += 1.0 / (double)mem_liquid_rate(rate_a[j] + p_lam[j]);
-            sums[0] += (part[0] + part[1]) + (part[2] + part[3]);
+            sums[0] += amn_timescale_sum(H, rate_a, proj + (t * B + lane) * P + H);
             sums[1] += (double)H;
         }
 }
