@@ -89,15 +89,15 @@ static void tile_finish(const double *ct, int64_t i0, int64_t mt, int64_t j0, in
     for (int64_t r = 0; r < mt; r++) {
         int64_t i = i0 + r, lo = i > jt ? i : jt;
         if (lo >= j1) continue;
-        const double *row = ct + r * TN - jt; /* row[j]: entry (i, j) */
+        const double *row = ct + r * TN; /* row[j - jt]: entry (i, j) */
         double *own = i < split ? &sxx : &syy;
         if (lo == i) {
-            *own += row[i] * row[i];
+            *own += row[i - jt] * row[i - jt];
             lo++;
         }
         int64_t mid = i < split ? (split > lo ? min64(split, j1) : lo) : j1;
-        *own += 2.0 * sum_squares(row + lo, mid - lo);
-        sxy += sum_squares(row + mid, j1 - mid);
+        *own += 2.0 * sum_squares(row + (lo - jt), mid - lo);
+        sxy += sum_squares(row + (mid - jt), j1 - mid);
     }
     out->tile_sums[3 * t] = sxx;
     out->tile_sums[3 * t + 1] = syy;
