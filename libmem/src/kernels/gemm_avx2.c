@@ -6,9 +6,11 @@
  * is walked in blocks of KC. A 6x16 micro-kernel broadcasts op(A) and loads 16-wide rows of op(B):
  * - op(A) rows contiguous in k (A untransposed) are read in place; a transposed A is packed per k
  *   block into 6-row panels;
- * - op(B) is packed per k block into zero-padded 16-column panels, except for tiles of at most 12
- *   rows (6x16 kernel up to 6 rows, a 12x8 kernel for 7..12), which use each element of an
- *   untransposed B once and read it in place, in shorter k blocks (KC_DIRECT).
+ * - op(B) is packed per k block into zero-padded 16-column panels (a tile column's panels for all
+ *   of k are kept, up to B_KEEP_MAX, for the thread's next tile down the column), except for
+ *   tiles of at most 12 rows (6x16 kernel up to 6 rows, a 12x8 kernel for 7..12), which use each
+ *   element of an untransposed B once and read it in place, in shorter k blocks (KC_DIRECT).
+ * One thread runs the tiles without opening an OpenMP region (see gemm_blocked).
  * Rows past the matrix edge alias row 0 or are zero, and are dropped; padded columns are masked.
  * For a transposed A with few columns of C (the weight gradient dP^T X) the product is computed
  * as C^T = op(B)^T A, which reads both operands in their stored orientation.
