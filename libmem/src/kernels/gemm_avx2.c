@@ -108,6 +108,34 @@ static void pack_a_n(const float *a, int64_t lda, int64_t i0, int64_t mc, int64_
     }
 }
 
+/* dst[p * ldd + c] = src[c * lds + p] for c, p < 8: an 8 x 8 block transposed in registers. */
+static inline void transpose8_store(const float *src, int64_t lds, float *dst, int64_t ldd) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
 /* op(B) k range [p0, p0+kc) x columns [j0, j0+nc) -> ceil(nc/NR) panels of kc x NR (p-major),
  * panel t at dst + t*NR*kc; columns past nc are zero. */
 static void pack_b(int trans_b, const float *b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
@@ -129,6 +157,17 @@ static void pack_b(int trans_b, const float *b, int64_t ldb, int64_t p0, int64_t
                     for (; c < NR; c++) d[c] = 0.0f;
                 }
             }
+        } else if (cols == NR) {
+            /* B stored n x k: the 16 columns' k runs, transposed 8 x 8 at a time into the panel's
+             * rows (a scalar scatter cost as much as a small product's arithmetic). */
+            const float *s = b + (j0 + jt) * ldb + p0;
+            int64_t p = 0;
+            for (; p + 8 <= kc; p += 8) {
+                transpose8_store(s + p, ldb, d + p * NR, NR);
+                transpose8_store(s + 8 * ldb + p, ldb, d + p * NR + 8, NR);
+            }
+            for (; p < kc; p++)
+                for (int c = 0; c < NR; c++) d[p * NR + c] = s[c * ldb + p];
         } else {
             /* B stored n x k: read each column's k run contiguously, scatter into the panel. */
             for (int c = 0; c < NR; c++) {
