@@ -6,7 +6,8 @@
  * carried gradient, then Qᵀ du and Kᵀ dk_pre) + H² (Vᵀ dv_pre), plus the window GEMMs for the
  * gradients of Q, K and V. All sums run in a fixed order, so results never depend on threads.
  * The per-lane passes are MEM_SIMD_CLONES (core/real.h): an AVX2 build of the same operations,
- * the same bits. */
+ * the same bits. They are static behind thin exported wrappers: GCC makes the dispatcher of an
+ * external multi-versioned function visible outside the library whatever its visibility. */
 #define MEM_GENERIC_SOURCE
 #include "memory/manifold.h"
 
@@ -52,7 +53,8 @@ static void matvec_t(const mem_real *A, int64_t rows, int64_t cols, const mem_re
     }
 }
 
-MEM_SIMD_CLONES void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem_real *q, const mem_real *mem, mem_real *r) {
+static MEM_SIMD_CLONES void read_logits_impl(const mem_manifold *p, mem_real *q, const mem_real *mem,
+                                             mem_real *r) {
     const int64_t M = p->M, H = p->H;
     /* Softmax with the maximum subtracted: exp never overflows and the largest term is exactly 1,
      * so the sum is at least 1. */
@@ -68,14 +70,18 @@ MEM_SIMD_CLONES void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem
     matvec_t(mem, M, H, q, r);
 }
 
+void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem_real *q, const mem_real *mem, mem_real *r) {
+    read_logits_impl(p, q, mem, r);
+}
+
 void MEM_FN(mem_manifold_read)(const mem_manifold *p, const mem_real *q_src, const mem_real *mem, mem_real *q,
                                mem_real *r) {
     matvec(p->Q, p->M, p->H, q_src, q);
     MEM_FN(mem_manifold_read_logits)(p, q, mem, r);
 }
 
-MEM_SIMD_CLONES void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const mem_real *mem_prev, mem_real *mem_next,
-                                    mem_real *k, mem_real *v) {
+static MEM_SIMD_CLONES void write_pre_impl(const mem_manifold *p, const mem_real *mem_prev,
+                                           mem_real *mem_next, mem_real *k, mem_real *v) {
     const int64_t M = p->M, H = p->H;
     for (int64_t i = 0; i < M; i++) k[i] = mr_sigmoid(k[i]);
     for (int64_t j = 0; j < H; j++) v[j] = mr_tanh(v[j]);
@@ -86,6 +92,11 @@ MEM_SIMD_CLONES void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const
         const mem_real wk = omg * k[i];
         for (int64_t j = 0; j < H; j++) dst[j] = g * src[j] + wk * v[j];
     }
+}
+
+void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const mem_real *mem_prev, mem_real *mem_next,
+                                    mem_real *k, mem_real *v) {
+    write_pre_impl(p, mem_prev, mem_next, k, v);
 }
 
 void MEM_FN(mem_manifold_write)(const mem_manifold *p, const mem_real *w_src, const mem_real *mem_prev,
@@ -102,8 +113,9 @@ static void softmax_backward(const mem_real *q, mem_real *dq, int64_t M) {
     for (int64_t i = 0; i < M; i++) dq[i] = q[i] * (dq[i] - dot);
 }
 
-MEM_SIMD_CLONES void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
-                                            const mem_real *dr, mem_real *g_mem, mem_real *du) {
+static MEM_SIMD_CLONES void read_backward_pre_impl(const mem_manifold *p, const mem_real *mem,
+                                                   const mem_real *q, const mem_real *dr, mem_real *g_mem,
+                                                   mem_real *du) {
     const int64_t M = p->M, H = p->H;
     for (int64_t i = 0; i < M; i++) {
         const mem_real *row = mem + i * H;
@@ -115,16 +127,21 @@ MEM_SIMD_CLONES void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *
     softmax_backward(q, du, M);
 }
 
+void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
+                                            const mem_real *dr, mem_real *g_mem, mem_real *du) {
+    read_backward_pre_impl(p, mem, q, dr, g_mem, du);
+}
+
 void MEM_FN(mem_manifold_read_backward)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
                                         const mem_real *dr, mem_real *g_mem, mem_real *du, mem_real *d_q_src) {
     MEM_FN(mem_manifold_read_backward_pre)(p, mem, q, dr, g_mem, du);
     matvec_t(p->Q, p->M, p->H, du, d_q_src);
 }
 
-MEM_SIMD_CLONES void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
-                                            const mem_real *k, const mem_real *v, const mem_real *dr,
-                                            mem_real *g_mem, mem_real *du, mem_real *dk_pre, mem_real *dv_pre,
-                                            mem_real *d_gamma) {
+static MEM_SIMD_CLONES void step_backward_pre_impl(const mem_manifold *p, const mem_real *mem_prev,
+                                                   const mem_real *q, const mem_real *k, const mem_real *v,
+                                                   const mem_real *dr, mem_real *g_mem, mem_real *du,
+                                                   mem_real *dk_pre, mem_real *dv_pre, mem_real *d_gamma) {
     const int64_t M = p->M, H = p->H;
     const mem_real g = p->gamma, omg = p->one_minus_gamma;
     /* dv_pre first accumulates Σ_i g_ij k_i (the gradient wrt v over (1 - γ)). */
@@ -153,6 +170,13 @@ MEM_SIMD_CLONES void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *
     *d_gamma += dg;
     for (int64_t j = 0; j < H; j++) dv_pre[j] *= omg * (MEM_R(1) - v[j] * v[j]);
     softmax_backward(q, du, M);
+}
+
+void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
+                                            const mem_real *k, const mem_real *v, const mem_real *dr,
+                                            mem_real *g_mem, mem_real *du, mem_real *dk_pre, mem_real *dv_pre,
+                                            mem_real *d_gamma) {
+    step_backward_pre_impl(p, mem_prev, q, k, v, dr, g_mem, du, dk_pre, dv_pre, d_gamma);
 }
 
 void MEM_FN(mem_manifold_step_backward)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
