@@ -11,7 +11,8 @@
  * and polynomials): a function marked MEM_SIMD_CLONES is compiled for the baseline and for AVX2 and
  * the loader picks one (GCC ifunc, x86-64 Linux). With -ffp-contract=off both do the same IEEE
  * operations, 4 or 8 lanes at a time, so they give the same bits. Such a function is never
- * inlined: mark only loops long enough to pay for the call. */
+ * inlined: mark only loops long enough to pay for the call. Mark static functions only: GCC
+ * exports the dispatcher of an external one whatever its visibility (test_symbols checks). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
     !defined(__SANITIZE_ADDRESS__)
 #define MEM_SIMD_CLONES __attribute__((target_clones("avx2", "default"), noinline))
