@@ -83,26 +83,10 @@ static MEM_SIMD_CLONES void amn_pre(int64_t H, const mem_real *restrict p_in, co
     for (int64_t i = 0; i < H; i++) lam[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
 }
 
-/* ℓ = Λ ⊙ ℓ_prev + c ⊙ s,  ℓ̃ = ℓ ⊙ sc */
-static inline void amn_lru(int64_t H, const mem_real *restrict lam, const mem_real *restrict c,
-                           const mem_real *restrict sc, const mem_real *restrict l_prev, const mem_real *restrict s,
-                           mem_real *restrict l, mem_real *restrict lt) {
-    for (int64_t j = 0; j < H; j++) {
-        l[j] = lam[j] * l_prev[j] + c[j] * s[j];
-        lt[j] = l[j] * sc[j];
-    }
-}
-
 /* ℓ̃ of a held lane */
 static inline void amn_query_source(int64_t H, const mem_real *restrict l, const mem_real *restrict sc,
                                     mem_real *restrict lt) {
     for (int64_t j = 0; j < H; j++) lt[j] = l[j] * sc[j];
-}
-
-/* z = (1 - ρ) ⊙ ℓ + ρ ⊙ r */
-static inline void amn_output(int64_t H, const mem_real *restrict omr, const mem_real *restrict rho,
-                              const mem_real *restrict l, const mem_real *restrict r, mem_real *restrict zt) {
-    for (int64_t j = 0; j < H; j++) zt[j] = omr[j] * l[j] + rho[j] * r[j];
 }
 
 static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
@@ -152,7 +136,7 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                 /* f and λ (λ parked in e until the liquid step turns it into the decay) */
                 amn_pre(H, p_in, b_in, rate_a, p_in + H, U != NULL, f, f + H);
                 mem_liquid_forward(H, dt, f + H, f, prev, next, f + H, f + 2 * H);
-                amn_lru(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, f + 5 * H);
+                mem_amn_lru_step(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, f + 5 * H);
             }
             /* The parameter products of the chunk's lanes: Q ℓ̃ (query logits), K s and V s. */
             mem_gemm_real(0, 1, nb, M, H, MEM_R(1), cache_rows + 5 * H, E, mf.Q, H, MEM_R(0), cache_rows + 6 * H, E, 1);
@@ -168,11 +152,11 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                 if (mem_lane_held(len, t, lane)) {
                     memset(v, 0, (size_t)H * sizeof *v); /* no write: k and v stay zero */
                     memset(k, 0, (size_t)M * sizeof *k);
-                    amn_output(H, wv.omr, wv.rho, prev + H, r, zt);
+                    mem_amn_output(H, wv.omr, wv.rho, prev + H, r, zt);
                     continue;
                 }
                 MEM_FN(mem_manifold_write_pre)(&mf, prev + 2 * H, next + 2 * H, k, v);
-                amn_output(H, wv.omr, wv.rho, next + H, r, zt);
+                mem_amn_output(H, wv.omr, wv.rho, next + H, r, zt);
             }
         }
     }
@@ -198,32 +182,6 @@ static inline void amn_back_held_lru(int64_t H, const mem_real *restrict omr, co
     for (int64_t j = 0; j < H; j++) {
         gl[j] += omr[j] * dzt[j] + sc[j] * g_lt[j];
         d_nu[j] += g_lt[j] * l_p[j] * d_sc[j];
-    }
-}
-
-/* The LRU: g_ℓ from z, the next step (gl) and the query; gl becomes the gradient wrt ℓ_{t-1} and
- * g_s the gradient wrt s_t (with the write's share g_ws). */
-static inline void amn_back_lru(int64_t H, const mem_amn_window *w, const mem_real *restrict dzt,
-                                const mem_real *restrict g_lt, const mem_real *restrict g_ws,
-                                const mem_real *restrict l_p, const mem_real *restrict s, const mem_real *restrict l,
-                                const mem_real *restrict gs, mem_real *restrict gl, mem_real *restrict g_s,
-                                mem_real *restrict d_nu) {
-    const mem_real *restrict omr = w->omr, *restrict sc = w->sc, *restrict lam = w->lam, *restrict c = w->c;
-    const mem_real *restrict d_lam = w->d_lam, *restrict d_c = w->d_c, *restrict d_sc = w->d_sc;
-    for (int64_t j = 0; j < H; j++) {
-        const mem_real g_l = gl[j] + omr[j] * dzt[j] + sc[j] * g_lt[j];
-        d_nu[j] += g_l * (d_lam[j] * l_p[j] + d_c[j] * s[j]) + g_lt[j] * l[j] * d_sc[j];
-        gl[j] = lam[j] * g_l;
-        g_s[j] = gs[j] + c[j] * g_l + g_ws[j];
-    }
-}
-
-/* Through f = tanh(pre_f) and λ = softplus(pre_λ). */
-static MEM_SIMD_CLONES void amn_back_pre(int64_t H, const mem_real *restrict f, const mem_real *restrict rate_a,
-                                const mem_real *restrict p_lam, mem_real *restrict dpf, mem_real *restrict dpl) {
-    for (int64_t i = 0; i < H; i++) {
-        dpf[i] *= MEM_R(1) - f[i] * f[i];
-        dpl[i] *= mem_liquid_rate_slope(rate_a[i] + p_lam[i]);
     }
 }
 
@@ -295,10 +253,10 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 }
                 const mem_real *next = states + ((t + 1) * B + lane) * S;
                 /* LRU: ℓ_t feeds z, the next step, and the query through ℓ̃ = ℓ ⊙ sc. */
-                amn_back_lru(H, &wv, dzt, g_lt, g_ws, prev + H, next, next + H, gs, gl, g_s, d_nu);
+                mem_amn_lru_backward(H, &wv, dzt, g_lt, g_ws, prev + H, next, next + H, gs, gl, g_s, d_nu);
                 /* liquid step: dpf receives d f, dpl receives d λ, gs the gradient wrt s_{t-1} */
                 mem_liquid_backward(H, dt, g_s, e, om, f, prev, gs, dpf, dpl);
-                amn_back_pre(H, f, rate_a, proj + (t * B + lane) * P + H, dpf, dpl);
+                mem_amn_pre_backward(H, f, rate_a, proj + (t * B + lane) * P + H, dpf, dpl);
             }
             /* U's share of the gradient wrt s_{t-1}: gs += dpf U (held lanes have dpf = 0) */
             if (U) mem_gemm_real(0, 0, nb, H, H, MEM_R(1), rows, BW, U, H, MEM_R(1), d_state + b0 * S, S, 1);

@@ -127,55 +127,6 @@ static MEM_SIMD_CLONES void hyper_step_s(int64_t H, mem_real dt, const mem_real 
     mem_liquid_forward(H, dt, e, f, s_p, s, e, om);
 }
 
-/* ℓ = Λ ⊙ ℓ_prev + c ⊙ s, ℓ̃ = ℓ ⊙ sc */
-static inline void hyper_step_l(int64_t H, const mem_real *restrict lam, const mem_real *restrict c,
-                                const mem_real *restrict sc, const mem_real *restrict l_p,
-                                const mem_real *restrict s, mem_real *restrict l, mem_real *restrict lt) {
-    for (int64_t j = 0; j < H; j++) {
-        const mem_real lj = lam[j] * l_p[j] + c[j] * s[j];
-        l[j] = lj;
-        lt[j] = lj * sc[j];
-    }
-}
-
-/* z^h = (1 - ρ) ⊙ ℓ + ρ ⊙ r */
-static inline void hyper_step_z(int64_t H, const mem_real *restrict omr, const mem_real *restrict rho,
-                                const mem_real *restrict l, const mem_real *restrict r, mem_real *restrict zh) {
-    for (int64_t j = 0; j < H; j++) zh[j] = omr[j] * l[j] + rho[j] * r[j];
-}
-
-/* One head's gradients after the manifold read of the backward step: gl (in: wrt ℓ_t, out: wrt
- * ℓ_{t-1}), d_nu the lane block's sum, g_s the gradient wrt s_t (gs, wrt s_t from the future, plus
- * the LRU's and the write's shares). */
-typedef struct hyper_lru_grad {
-    mem_real *restrict gl, *restrict d_nu, *restrict g_s;
-} hyper_lru_grad;
-
-static inline void hyper_back_l(int64_t H, const mem_amn_window *wv, const mem_real *restrict dzh,
-                                const mem_real *restrict g_lt, const mem_real *restrict g_ws,
-                                const mem_real *restrict l_p, const mem_real *restrict s,
-                                const mem_real *restrict l, const mem_real *restrict gs, hyper_lru_grad lg) {
-    const mem_real *restrict lam = wv->lam, *restrict c = wv->c, *restrict sc = wv->sc, *restrict omr = wv->omr;
-    const mem_real *restrict d_lam = wv->d_lam, *restrict d_c = wv->d_c, *restrict d_sc = wv->d_sc;
-    mem_real *restrict gl = lg.gl, *restrict dnu = lg.d_nu, *restrict g_s = lg.g_s;
-    for (int64_t j = 0; j < H; j++) {
-        const mem_real g_l = gl[j] + omr[j] * dzh[j] + sc[j] * g_lt[j];
-        dnu[j] += g_l * (d_lam[j] * l_p[j] + d_c[j] * s[j]) + g_lt[j] * l[j] * d_sc[j];
-        gl[j] = lam[j] * g_l;
-        g_s[j] = gs[j] + c[j] * g_l + g_ws[j];
-    }
-}
-
-/* d pre_f = (1 - f²) ⊙ d f, d pre_λ = σ(a + W_λ x) ⊙ dλ (in place) */
-static MEM_SIMD_CLONES void hyper_back_pre(int64_t H, const mem_real *restrict f, const mem_real *restrict rate_a,
-                                           const mem_real *restrict p_lam, mem_real *restrict dpf,
-                                           mem_real *restrict dpl) {
-    for (int64_t i = 0; i < H; i++) {
-        dpf[i] *= MEM_R(1) - f[i] * f[i];
-        dpl[i] *= mem_liquid_rate_slope(rate_a[i] + p_lam[i]);
-    }
-}
-
 static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                           mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
     const mem_arch *a = net->arch;
@@ -244,10 +195,10 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
                     if (U) mem_gemv_cols(H, H, Ut + h * H * H, s_p, 0, f); /* U^h s_{t-1} */
                     hyper_step_f(H, drive, b_in, U != NULL, f);
                     hyper_step_s(H, dt, rate_a + h * H, p_lam + h * H, f, s_p, s, e, om);
-                    hyper_step_l(H, wv.lam, wv.c, wv.sc, l_p, s, l, lt);
+                    mem_amn_lru_step(H, wv.lam, wv.c, wv.sc, l_p, s, l, lt);
                     MEM_FN(mem_manifold_read)(&mf[h], lt, M_p, q, r);
                     MEM_FN(mem_manifold_write)(&mf[h], s, M_p, M_n, k, v);
-                    hyper_step_z(H, wv.omr, wv.rho, l, r, zh + h * H);
+                    mem_amn_output(H, wv.omr, wv.rho, l, r, zh + h * H);
                 }
                 /* cross-head mixing, then the gate over heads from x_t and the previous z̄ */
                 for (int64_t h = 0; h < N; h++) {
@@ -356,10 +307,9 @@ static void hyper_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x
                     }
                     MEM_FN(mem_manifold_step_backward)(&mf[h], M_p, q, k, v, dr, gM, du, dk, dv, g_lt, g_ws,
                                                        &d_gamma[h]);
-                    const hyper_lru_grad lg = {gl, d_nu + h * H, g_s};
-                    hyper_back_l(H, &wv, dzh, g_lt, g_ws, l_p, s, l, gs, lg);
+                    mem_amn_lru_backward(H, &wv, dzh, g_lt, g_ws, l_p, s, l, gs, gl, g_s, d_nu + h * H);
                     mem_liquid_backward(H, dt, g_s, e, om, f, s_p, gs, dpf, dpl);
-                    hyper_back_pre(H, f, rate_a + h * H, proj + (t * B + lane) * P + H + h * H, dpf, dpl);
+                    mem_amn_pre_backward(H, f, rate_a + h * H, proj + (t * B + lane) * P + H + h * H, dpf, dpl);
                     if (U) mem_gemv_cols(H, H, U + h * H * H, dpf, 1, gs); /* += U^hᵀ d pre_f */
                 }
             }
