@@ -36,6 +36,14 @@ static inline int mem_lane_held(const int64_t *len, int64_t t, int64_t lane) {
 }
 
 #ifdef MEM_GENERIC_SOURCE
+/* dst (cols x rows) = srcᵀ, src rows x cols, both row-major: the cells transpose a recurrent matrix
+ * once per window so that the per-step products read it by columns. */
+static inline void mem_transpose(int64_t rows, int64_t cols, const mem_real *restrict src,
+                                 mem_real *restrict dst) {
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
 /* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
  * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of
  * w outputs. Each out[o] takes exactly the operations of a scalar running sum (acc += a x, k

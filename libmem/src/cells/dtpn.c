@@ -121,8 +121,7 @@ static void dtpn_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
     for (int64_t j = 0; j < H; j++) beta[j] = mr_sigmoid(beta_logit[j]);
     /* Uᵀ once per window: the per-step product U h_{t-1} then reads U by columns and vectorises
      * across its outputs (mem_gemv_cols), each output summed in the same order as before. */
-    for (int64_t i = 0; i < H; i++)
-        for (int64_t j = 0; j < H; j++) Ut[j * H + i] = U[i * H + j];
+    mem_transpose(H, H, U, Ut);
     /* The input projections of the whole window, hoisted out of the time loop. */
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[DTPN_W].offset, I, MEM_R(0), proj, P,
                   net->n_threads);

@@ -151,9 +151,7 @@ static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_re
      * U^h by columns and vectorise across their outputs, each summed in the same order as before. */
     mem_real *Ut = U ? win + MEM_AMN_WINDOW_ARRAYS * NH : NULL;
     if (U)
-        for (int64_t h = 0; h < N; h++)
-            for (int64_t i = 0; i < H; i++)
-                for (int64_t j = 0; j < H; j++) Ut[h * H * H + j * H + i] = U[h * H * H + i * H + j];
+        for (int64_t h = 0; h < N; h++) mem_transpose(H, H, U + h * H * H, Ut + h * H * H);
     /* The input projections of the whole window: W_in, every head's W_λ (one (N·H) x I matrix)
      * and the gate's G_x. */
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_in].offset, I, MEM_R(0), proj, P,

@@ -100,11 +100,8 @@ static void pmrc_forward(const mem_net *net, int64_t T, int64_t B, const mem_rea
     /* Uᵀ and U_gᵀ once per window, so the per-step products read the matrices in place instead of
      * repacking a transposed operand every step (same products in the same order: same bits). */
     mem_real *Ut = alpha + H, *Ugt = Ut + (U ? H * H : 0);
-    for (int64_t i = 0; i < H; i++)
-        for (int64_t j = 0; j < H; j++) {
-            if (U) Ut[j * H + i] = U[i * H + j];
-            if (Ug) Ugt[j * H + i] = Ug[i * H + j];
-        }
+    if (U) mem_transpose(H, H, U, Ut);
+    if (Ug) mem_transpose(H, H, Ug, Ugt);
     mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, W, I, MEM_R(0), proj, E, net->n_threads);
     if (ix.gates) {
         mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, param_ptr(net->w, a, ix.Wg), I, MEM_R(0), proj + H, E,

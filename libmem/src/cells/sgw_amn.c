@@ -197,10 +197,8 @@ static void sgw_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
      * read them by columns and vectorise across their outputs (each summed in the same order) */
     mem_real *sal = proj + T * B * P, *W_lwt = sal + P, *Et = W_lwt + W * W;
     for (int64_t i = 0; i < P; i++) sal[i] = mr_softplus(s_hat[i]);
-    for (int64_t i = 0; i < W; i++)
-        for (int64_t j = 0; j < W; j++) W_lwt[j * W + i] = W_lw[i * W + j];
-    for (int64_t i = 0; i < H; i++)
-        for (int64_t j = 0; j < W; j++) Et[j * H + i] = Emat[i * W + j];
+    mem_transpose(W, W, W_lw, W_lwt);
+    mem_transpose(H, W, Emat, Et);
     mem_gemm_real(0, 1, T * B, P, d.I, MEM_R(1), x, d.I, net->w + a->params[ix.W_in].offset, d.I, MEM_R(0), proj, P,
                   net->n_threads);
     const mem_manifold mf = sgw_manifold(net, &ix, &d);
