@@ -18,9 +18,12 @@
  * state alone, so a checkpointed segment recomputes it exactly; backward differentiates that read
  * (those outputs carry no loss in training, but the gradient stays exact for any caller).
  *
- * Per lane and step: forward 2 H² (U s, V s) + 4 M·H (manifold) + O(H); backward about the same
- * again (Uᵀ, Vᵀ, Kᵀ, Qᵀ products and one fused pass over 𝓜), plus window GEMMs for the
- * parameter gradients. Compiled twice (float and double, see core/real.h). */
+ * The manifold feeds z only, never the recurrence, so a window runs the recurrence step by step
+ * first, then the manifold's parameter products (Q ℓ̃, K s, V s) as window GEMMs, then each lane's
+ * manifold in chunks of steps (memory/manifold_chunk.c: small matrix products instead of per-step
+ * passes over 𝓜, which is stored at the chunk ends only); backward runs the same phases in
+ * reverse. Per lane and step: forward H² (U s) + about 6 M·H, backward about twice that, plus
+ * window GEMMs for the parameter gradients. Compiled twice (float and double, see core/real.h). */
 #define MEM_GENERIC_SOURCE
 #include "cells/amn_window.h"
 #include "cells/cell_util.h"
@@ -51,12 +54,17 @@ static amn_index amn_find(const mem_arch *a) {
     return ix;
 }
 
-/* Sizes: state S, forward cache E per step (f, e, om, r, v, ℓ̃ | q, k), backward scratch BW per
- * step (d pre_f, d pre_λ, dv_pre | du, dk_pre | g_ℓ̃, g_ws: the gradients the parameter products
- * of a step send to ℓ̃ and to s_t, formed for all lanes at once). */
+/* Sizes per step and lane. State S (s | ℓ | 𝓜). The forward cache has a time-major part (row
+ * t B + lane) of ET: f, e, om, ℓ̃ for the recurrence, and a lane-major part (row lane T + t, after
+ * the T B time-major rows) of EL: q, k, v, r and copies of ℓ̃ and s_t, so that a lane's manifold
+ * works on consecutive rows. The backward scratch likewise: time-major BT (d pre_f, d pre_λ, g_ℓ̃,
+ * g_ws: what the recurrence's backward reads) and lane-major BL (du, dk_pre, dv_pre, dr and the
+ * chunk backward's scratch). */
 #define AMN_S(H, M) (2 * (H) + (M) * (H))
-#define AMN_E(H, M) (6 * (H) + 2 * (M))
-#define AMN_BW(H, M) (5 * (H) + 2 * (M))
+#define AMN_ET(H) (4 * (H))
+#define AMN_EL(H, M) (2 * (M) + 4 * (H))
+#define AMN_BT(H) (4 * (H))
+#define AMN_BL(H, M) (2 * (M) + 3 * (H))
 
 static mem_manifold amn_manifold(const mem_net *net, const amn_index *ix, int64_t M, int64_t H) {
     const mem_arch *a = net->arch;
@@ -89,12 +97,21 @@ static inline void amn_query_source(int64_t H, const mem_real *restrict l, const
     for (int64_t j = 0; j < H; j++) lt[j] = l[j] * sc[j];
 }
 
+/* Valid steps of a lane in a window of T steps (the rest hold). */
+static inline int64_t amn_valid_steps(const int64_t *len, int64_t T, int64_t lane) {
+    return len == NULL || len[lane] >= T ? T : (len[lane] > 0 ? len[lane] : 0);
+}
+
+/* The forward runs in three phases. The manifold is read by z only, never by the recurrence, so the
+ * recurrence (liquid step and LRU) runs first, step by step; then the manifold's parameter products
+ * of the whole window (three GEMMs); then each lane's manifold in chunks (manifold_chunk.c), which
+ * stores 𝓜 at the chunk ends only, and the output. */
 static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                         mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
     const mem_arch *a = net->arch;
     const amn_index ix = amn_find(a);
     const int64_t H = a->hidden, I = a->n_inputs, M = a->params[ix.Q].shape[0];
-    const int64_t S = AMN_S(H, M), E = AMN_E(H, M), P = 2 * H;
+    const int64_t S = AMN_S(H, M), ET = AMN_ET(H), EL = AMN_EL(H, M), P = 2 * H, TB = T * B;
     const mem_real dt = (mem_real)a->hyper[0];
     const mem_real *U = ix.U >= 0 ? net->w + a->params[ix.U].offset : NULL;
     const mem_real *b_in = net->w + a->params[ix.b_in].offset;
@@ -104,11 +121,12 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
     const mem_amn_window wv = mem_amn_window_at(proj + T * B * P, H);
     mem_amn_window_fill(&wv, H, nu, rho_logit);
     /* The input projections of the whole window, hoisted out of the time loop. */
-    mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_in].offset, I, MEM_R(0), proj, P,
+    mem_gemm_real(0, 1, TB, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_in].offset, I, MEM_R(0), proj, P,
                   net->n_threads);
-    mem_gemm_real(0, 1, T * B, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_lambda].offset, I, MEM_R(0),
+    mem_gemm_real(0, 1, TB, H, I, MEM_R(1), x, I, net->w + a->params[ix.W_lambda].offset, I, MEM_R(0),
                   proj + H, P, net->n_threads);
     const mem_manifold mf = amn_manifold(net, &ix, M, H);
+    mem_real *lanes = extra + TB * ET; /* the lane-major records */
 
     const int nt = mem_threads_for(net->n_threads, T * B * (8 * M * H + 4 * H * H + 30 * H));
     const int64_t n_chunks = mem_lane_chunks(B, nt);
@@ -118,46 +136,58 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
         mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         const int64_t nb = b_end - b0;
         for (int64_t t = 0; t < T; t++) {
-            const mem_real *prev_rows = states + (t * B + b0) * S;
-            mem_real *next_rows = states + ((t + 1) * B + b0) * S, *cache_rows = extra + (t * B + b0) * E;
             /* U s_{t-1} of the chunk's lanes, into f (completed in place below) */
-            if (U) mem_gemm_real(0, 1, nb, H, H, MEM_R(1), prev_rows, S, U, H, MEM_R(0), cache_rows, E, 1);
+            if (U)
+                mem_gemm_real(0, 1, nb, H, H, MEM_R(1), states + (t * B + b0) * S, S, U, H, MEM_R(0),
+                              extra + (t * B + b0) * ET, ET, 1);
             for (int64_t lane = b0; lane < b_end; lane++) {
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
-                mem_real *f = extra + (t * B + lane) * E;
-                if (mem_lane_held(len, t, lane)) {
-                    memcpy(next, prev, (size_t)S * sizeof *next);
-                    memset(f, 0, (size_t)E * sizeof *f);
-                    amn_query_source(H, prev + H, wv.sc, f + 5 * H);
+                mem_real *f = extra + (t * B + lane) * ET;
+                if (mem_lane_held(len, t, lane)) { /* s and ℓ hold (𝓜: manifold_chunk.c) */
+                    memcpy(next, prev, (size_t)(2 * H) * sizeof *next);
+                    memset(f, 0, (size_t)(3 * H) * sizeof *f);
+                    amn_query_source(H, prev + H, wv.sc, f + 3 * H);
                     continue;
                 }
                 const mem_real *p_in = proj + (t * B + lane) * P;
                 /* f and λ (λ parked in e until the liquid step turns it into the decay) */
                 amn_pre(H, p_in, b_in, rate_a, p_in + H, U != NULL, f, f + H);
                 mem_liquid_forward(H, dt, f + H, f, prev, next, f + H, f + 2 * H);
-                mem_amn_lru_step(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, f + 5 * H);
+                mem_amn_lru_step(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, f + 3 * H);
             }
-            /* The parameter products of the chunk's lanes: Q ℓ̃ (query logits), K s and V s. */
-            mem_gemm_real(0, 1, nb, M, H, MEM_R(1), cache_rows + 5 * H, E, mf.Q, H, MEM_R(0), cache_rows + 6 * H, E, 1);
-            mem_gemm_real(0, 1, nb, M, H, MEM_R(1), next_rows, S, mf.K, H, MEM_R(0), cache_rows + 6 * H + M, E, 1);
-            mem_gemm_real(0, 1, nb, H, H, MEM_R(1), next_rows, S, mf.V, H, MEM_R(0), cache_rows + 4 * H, E, 1);
-            for (int64_t lane = b0; lane < b_end; lane++) {
-                const mem_real *prev = states + (t * B + lane) * S;
-                mem_real *next = states + ((t + 1) * B + lane) * S;
-                mem_real *zt = z + (t * B + lane) * H;
-                mem_real *f = extra + (t * B + lane) * E, *r = f + 3 * H, *v = f + 4 * H;
-                mem_real *q = f + 6 * H, *k = q + M;
-                MEM_FN(mem_manifold_read_logits)(&mf, q, prev + 2 * H, r);
-                if (mem_lane_held(len, t, lane)) {
-                    memset(v, 0, (size_t)H * sizeof *v); /* no write: k and v stay zero */
-                    memset(k, 0, (size_t)M * sizeof *k);
-                    mem_amn_output(H, wv.omr, wv.rho, prev + H, r, zt);
-                    continue;
+        }
+    }
+    /* Per lane: ℓ̃ and s_t into its records, the manifold's parameter products (Q ℓ̃, K s, V s), the
+     * chunked manifold and the output. */
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        for (int64_t lane = b0; lane < b_end; lane++) {
+            const int64_t n_valid = amn_valid_steps(len, T, lane);
+            mem_real *rec = lanes + lane * T * EL, *q = rec, *k = rec + M, *v = rec + 2 * M, *r = v + H;
+            mem_real *lt = r + H, *st = lt + H;
+            for (int64_t t = 0; t < T; t++) {
+                memcpy(lt + t * EL, extra + (t * B + lane) * ET + 3 * H, (size_t)H * sizeof *lt);
+                memcpy(st + t * EL, states + ((t + 1) * B + lane) * S, (size_t)H * sizeof *st);
+            }
+            mem_gemm_real(0, 1, T, M, H, MEM_R(1), lt, EL, mf.Q, H, MEM_R(0), q, EL, 1);
+            mem_gemm_real(0, 1, T, M, H, MEM_R(1), st, EL, mf.K, H, MEM_R(0), k, EL, 1);
+            mem_gemm_real(0, 1, T, H, H, MEM_R(1), st, EL, mf.V, H, MEM_R(0), v, EL, 1);
+            for (int64_t t = 0; t < T; t++) {
+                MEM_FN(mem_manifold_activate)(&mf, q + t * EL, k + t * EL, v + t * EL);
+                if (t >= n_valid) { /* no write: k and v stay zero */
+                    memset(k + t * EL, 0, (size_t)M * sizeof *k);
+                    memset(v + t * EL, 0, (size_t)H * sizeof *v);
                 }
-                MEM_FN(mem_manifold_write_pre)(&mf, prev + 2 * H, next + 2 * H, k, v);
-                mem_amn_output(H, wv.omr, wv.rho, next + H, r, zt);
             }
+            /* the lane's z rows serve as the chunks' scratch until z is formed */
+            MEM_FN(mem_manifold_chunk_forward)(&mf, T, n_valid, q, k, v, EL, r, EL, states + lane * S + 2 * H, B * S,
+                                               z + lane * H, B * H);
+            for (int64_t t = 0; t < T; t++)
+                mem_amn_output(H, wv.omr, wv.rho, states + ((t + 1) * B + lane) * S + H, r + t * EL,
+                               z + (t * B + lane) * H);
         }
     }
 }
@@ -185,70 +215,73 @@ static inline void amn_back_held_lru(int64_t H, const mem_real *restrict omr, co
     }
 }
 
+/* Backward in the forward's phases, reversed. */
 static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                          const mem_real *states, const mem_real *proj, const mem_real *extra, const mem_real *dz,
                          mem_real *d_state, mem_real *scratch) {
     const mem_arch *a = net->arch;
     const amn_index ix = amn_find(a);
     const int64_t H = a->hidden, I = a->n_inputs, M = a->params[ix.Q].shape[0];
-    const int64_t S = AMN_S(H, M), E = AMN_E(H, M), BW = AMN_BW(H, M), P = 2 * H, TB = T * B;
-    const int64_t GPB = a->grad_per_block;
+    const int64_t S = AMN_S(H, M), ET = AMN_ET(H), EL = AMN_EL(H, M), BT = AMN_BT(H), BL = AMN_BL(H, M);
+    const int64_t P = 2 * H, TB = T * B, GPB = a->grad_per_block;
     const mem_real dt = (mem_real)a->hyper[0];
     const mem_real *U = ix.U >= 0 ? net->w + a->params[ix.U].offset : NULL;
     const mem_real *rate_a = net->w + a->params[ix.a].offset;
     const mem_amn_window wv = mem_amn_window_at((mem_real *)proj + TB * P, H);
     const mem_manifold mf = amn_manifold(net, &ix, M, H);
-    mem_real *partials = scratch + TB * BW; /* per block: dρ | dν | dγ | temporaries dr, g_s (2 H) */
+    const mem_real *lanes = extra + TB * ET; /* the forward's lane-major records */
+    mem_real *lane_scratch = scratch + TB * BT;
+    mem_real *partials = lane_scratch + TB * BL; /* per block: dρ | dν | dγ | temporary g_s (H) | chunk work */
 
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (12 * M * H + 6 * H * H + 40 * H));
     const int64_t n_chunks = mem_lane_chunks(B, nt);
+    /* Per lane: dr = ρ dz, the chunked manifold backward (du, dk_pre, dv_pre, dγ and the carried 𝓜
+     * gradient) and the parameter products g_ℓ̃ = du Q and g_ws = dk_pre K + dv_pre V, which go to
+     * the time-major scratch for the recurrence. */
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+        int64_t b0, b_end;
+        mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
+        for (int64_t blk = b0 / MEM_LANE_BLOCK; blk < mem_lane_blocks(b_end); blk++)
+            memset(partials + blk * GPB, 0, (size_t)(2 * H + 1) * sizeof *partials);
+        for (int64_t lane = b0; lane < b_end; lane++) {
+            /* the lane's block's sums (the same order of additions in any chunk) */
+            mem_real *d_rho = partials + lane / MEM_LANE_BLOCK * GPB, *d_gamma = d_rho + 2 * H;
+            const mem_real *rec = lanes + lane * T * EL, *q = rec, *k = rec + M, *v = rec + 2 * M, *r = v + H;
+            mem_real *lrec = lane_scratch + lane * T * BL, *du = lrec, *dk = lrec + M, *dv = lrec + 2 * M;
+            mem_real *dr = dv + H;
+            /* z_t = (1 - ρ) ℓ + ρ r (a held lane's ℓ slot holds the held state) */
+            for (int64_t t = 0; t < T; t++)
+                amn_back_output(H, wv.rho, dz + (t * B + lane) * H, r + t * EL, states + ((t + 1) * B + lane) * S + H,
+                                dr + t * BL, d_rho);
+            MEM_FN(mem_manifold_chunk_backward)(&mf, T, amn_valid_steps(len, T, lane), q, k, v, EL,
+                                                states + lane * S + 2 * H, B * S, dr, BL, d_state + lane * S + 2 * H,
+                                                du, dk, dv, BL, dr + H, BL, d_rho + 3 * H + 1, d_gamma);
+            mem_real *g_lt = scratch + lane * BT + 2 * H, *g_ws = g_lt + H;
+            mem_gemm_real(0, 0, T, H, M, MEM_R(1), du, BL, mf.Q, H, MEM_R(0), g_lt, B * BT, 1);
+            mem_gemm_real(0, 0, T, H, M, MEM_R(1), dk, BL, mf.K, H, MEM_R(0), g_ws, B * BT, 1);
+            mem_gemm_real(0, 0, T, H, H, MEM_R(1), dv, BL, mf.V, H, MEM_R(1), g_ws, B * BT, 1);
+        }
+    }
+    /* The recurrence, step by step. */
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
         int64_t b0, b_end;
         mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         const int64_t nb = b_end - b0;
-        for (int64_t blk = b0 / MEM_LANE_BLOCK; blk < mem_lane_blocks(b_end); blk++)
-            memset(partials + blk * GPB, 0, (size_t)(2 * H + 1) * sizeof *partials);
         for (int64_t t = T - 1; t >= 0; t--) {
-            /* the manifold's pass over 𝓜 per lane: du, dk_pre, dv_pre and the 𝓜 gradient */
             for (int64_t lane = b0; lane < b_end; lane++) {
-                /* the lane's block's sums (the same order of additions in any chunk) and temporaries */
-                mem_real *d_rho = partials + lane / MEM_LANE_BLOCK * GPB, *d_gamma = d_rho + 2 * H;
-                mem_real *dr = d_gamma + 1;
-                mem_real *gM = d_state + lane * S + 2 * H;
-                const mem_real *dzt = dz + (t * B + lane) * H;
-                const mem_real *f = extra + (t * B + lane) * E, *r = f + 3 * H, *v = f + 4 * H;
-                const mem_real *q = f + 6 * H, *k = q + M;
-                mem_real *dpf = scratch + (t * B + lane) * BW, *dv = dpf + 2 * H, *du = dv + H, *dk = du + M;
-                const mem_real *prev = states + (t * B + lane) * S;
-                const int held = mem_lane_held(len, t, lane);
-                /* z_t = (1 - ρ) ℓ + ρ r; a held lane's z read the held state (see the top comment) */
-                const mem_real *l = held ? prev + H : states + ((t + 1) * B + lane) * S + H;
-                amn_back_output(H, wv.rho, dzt, r, l, dr, d_rho);
-                if (held) {
-                    memset(dpf, 0, (size_t)BW * sizeof *dpf);
-                    MEM_FN(mem_manifold_read_backward_pre)(&mf, prev + 2 * H, q, dr, gM, du);
-                } else {
-                    MEM_FN(mem_manifold_step_backward_pre)(&mf, prev + 2 * H, q, k, v, dr, gM, du, dk, dv, d_gamma);
-                }
-            }
-            /* The parameter products of the chunk's lanes: g_ℓ̃ = Qᵀ du, g_ws = Kᵀ dk_pre + Vᵀ dv_pre. */
-            mem_real *rows = scratch + (t * B + b0) * BW;
-            mem_gemm_real(0, 0, nb, H, M, MEM_R(1), rows + 3 * H, BW, mf.Q, H, MEM_R(0), rows + 3 * H + 2 * M, BW, 1);
-            mem_gemm_real(0, 0, nb, H, M, MEM_R(1), rows + 3 * H + M, BW, mf.K, H, MEM_R(0), rows + 4 * H + 2 * M, BW,
-                          1);
-            mem_gemm_real(0, 0, nb, H, H, MEM_R(1), rows + 2 * H, BW, mf.V, H, MEM_R(1), rows + 4 * H + 2 * M, BW, 1);
-            for (int64_t lane = b0; lane < b_end; lane++) {
-                mem_real *d_nu = partials + lane / MEM_LANE_BLOCK * GPB + H, *g_s = d_nu + 2 * H + 1;
+                mem_real *d_nu = partials + lane / MEM_LANE_BLOCK * GPB + H, *g_s = d_nu + H + 1;
                 mem_real *gs = d_state + lane * S, *gl = gs + H;
                 const mem_real *dzt = dz + (t * B + lane) * H;
-                const mem_real *f = extra + (t * B + lane) * E, *e = f + H, *om = e + H;
-                mem_real *dpf = scratch + (t * B + lane) * BW, *dpl = dpf + H;
-                const mem_real *g_lt = dpf + 3 * H + 2 * M, *g_ws = g_lt + H;
+                const mem_real *f = extra + (t * B + lane) * ET, *e = f + H, *om = e + H;
+                mem_real *dpf = scratch + (t * B + lane) * BT, *dpl = dpf + H;
+                const mem_real *g_lt = dpf + 2 * H, *g_ws = dpf + 3 * H;
                 const mem_real *prev = states + (t * B + lane) * S;
                 if (mem_lane_held(len, t, lane)) {
                     amn_back_held_lru(H, wv.omr, wv.sc, wv.d_sc, dzt, g_lt, prev + H, gl, d_nu);
+                    memset(dpf, 0, (size_t)(2 * H) * sizeof *dpf);
                     continue;
                 }
                 const mem_real *next = states + ((t + 1) * B + lane) * S;
@@ -259,7 +292,9 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 mem_amn_pre_backward(H, f, rate_a, proj + (t * B + lane) * P + H, dpf, dpl);
             }
             /* U's share of the gradient wrt s_{t-1}: gs += dpf U (held lanes have dpf = 0) */
-            if (U) mem_gemm_real(0, 0, nb, H, H, MEM_R(1), rows, BW, U, H, MEM_R(1), d_state + b0 * S, S, 1);
+            if (U)
+                mem_gemm_real(0, 0, nb, H, H, MEM_R(1), scratch + (t * B + b0) * BT, BT, U, H, MEM_R(1),
+                              d_state + b0 * S, S, 1);
         }
     }
 
@@ -277,32 +312,33 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
     }
     /* Matrix gradients over the window: held rows of the scratch are zero except the read's du. */
     const mem_real *dpf_all = scratch, *dpl_all = scratch + H;
-    mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpf_all, BW, x, I, MEM_R(1), net->g + a->params[ix.W_in].offset, I,
+    mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpf_all, BT, x, I, MEM_R(1), net->g + a->params[ix.W_in].offset, I,
                   net->n_threads);
-    mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpl_all, BW, x, I, MEM_R(1), net->g + a->params[ix.W_lambda].offset,
+    mem_gemm_real(1, 0, H, I, TB, MEM_R(1), dpl_all, BT, x, I, MEM_R(1), net->g + a->params[ix.W_lambda].offset,
                   I, net->n_threads);
     if (U)
-        mem_gemm_real(1, 0, H, H, TB, MEM_R(1), dpf_all, BW, states, S, MEM_R(1), net->g + a->params[ix.U].offset,
+        mem_gemm_real(1, 0, H, H, TB, MEM_R(1), dpf_all, BT, states, S, MEM_R(1), net->g + a->params[ix.U].offset,
                       H, net->n_threads);
-    mem_column_sums_add(scratch, TB, H, BW, net->g + a->params[ix.b_in].offset);
-    mem_column_sums_add(scratch + H, TB, H, BW, net->g + a->params[ix.a].offset);
-    /* Q against ℓ̃ (cached), K and V against s_t (slots 1..T of the states). */
-    MEM_FN(mem_manifold_param_grads)(&mf, TB, scratch + 3 * H, BW, extra + 5 * H, E, scratch + 3 * H + M, BW,
-                                     scratch + 2 * H, BW, states + B * S, S, net->g + a->params[ix.Q].offset,
-                                     net->g + a->params[ix.K].offset, net->g + a->params[ix.V].offset,
-                                     net->n_threads);
+    mem_column_sums_add(scratch, TB, H, BT, net->g + a->params[ix.b_in].offset);
+    mem_column_sums_add(scratch + H, TB, H, BT, net->g + a->params[ix.a].offset);
+    /* Q against ℓ̃, K and V against s_t: the lane-major copies, row for row with the gradients. */
+    MEM_FN(mem_manifold_param_grads)(&mf, TB, lane_scratch, BL, lanes + 2 * M + 2 * H, EL, lane_scratch + M, BL,
+                                     lane_scratch + 2 * M, BL, lanes + 2 * M + 3 * H, EL,
+                                     net->g + a->params[ix.Q].offset, net->g + a->params[ix.K].offset,
+                                     net->g + a->params[ix.V].offset, net->n_threads);
 }
 
-/* Σ_j 1/λ_j of one step and lane, λ_j = softplus(a_j + (W_λ x)_j), in four interleaved partial sums
- * (a fixed order that vectorises; MEM_SIMD_CLONES: the same bits in its AVX2 build). */
+/* Σ_j 1/λ_j of one step and lane, λ_j = softplus(a_j + (W_λ x)_j): reciprocals in the working
+ * precision, summed in double in eight interleaved partial sums (a fixed order that vectorises;
+ * MEM_SIMD_CLONES: the same bits in its AVX2 build). */
 static MEM_SIMD_CLONES double amn_timescale_sum(int64_t H, const mem_real *restrict rate_a,
                                                 const mem_real *restrict p_lam) {
-    double part[4] = {0, 0, 0, 0};
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t j = 0;
-    for (; j + 4 <= H; j += 4)
-        for (int c = 0; c < 4; c++) part[c] += 1.0 / (double)mem_liquid_rate(rate_a[j + c] + p_lam[j + c]);
-    for (; j < H; j++) part[0] += 1.0 / (double)mem_liquid_rate(rate_a[j] + p_lam[j]);
-    return (part[0] + part[1]) + (part[2] + part[3]);
+    for (; j + 8 <= H; j += 8)
+        for (int c = 0; c < 8; c++) part[c] += (double)(MEM_R(1) / mem_liquid_rate(rate_a[j + c] + p_lam[j + c]));
+    for (; j < H; j++) part[0] += (double)(MEM_R(1) / mem_liquid_rate(rate_a[j] + p_lam[j]));
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
 /* Per-call statistics: the sum of the liquid time constants 1/λ_t over every valid step, lane and
@@ -377,9 +413,9 @@ static mem_status amn_layout(const mem_config *cfg, mem_arch *a) {
     a->hyper[0] = mem_config_value(cfg, "dt");
     a->proj_per_step = 2 * H;
     a->per_window = MEM_AMN_WINDOW_ARRAYS * H;
-    a->extra_per_step = AMN_E(H, M);
-    a->bwd_per_step = AMN_BW(H, M);
-    a->grad_per_block = 4 * H + 1;
+    a->extra_per_step = AMN_ET(H) + AMN_EL(H, M);
+    a->bwd_per_step = AMN_BT(H) + AMN_BL(H, M);
+    a->grad_per_block = 3 * H + 1 + mem_manifold_chunk_work(M, H);
     a->n_stats = 2;
     return MEM_OK;
 }

@@ -53,11 +53,9 @@ static void matvec_t(const mem_real *A, int64_t rows, int64_t cols, const mem_re
     }
 }
 
-static MEM_SIMD_CLONES void read_logits_impl(const mem_manifold *p, mem_real *q, const mem_real *mem,
-                                             mem_real *r) {
-    const int64_t M = p->M, H = p->H;
-    /* Softmax with the maximum subtracted: exp never overflows and the largest term is exactly 1,
-     * so the sum is at least 1. */
+/* q = softmax(q) in place, with the maximum subtracted: exp never overflows and the largest term is
+ * exactly 1, so the sum is at least 1. */
+static inline void softmax_inplace(mem_real *q, int64_t M) {
     mem_real mx = q[0];
     for (int64_t i = 1; i < M; i++) mx = q[i] > mx ? q[i] : mx;
     mem_real sum = 0;
@@ -67,24 +65,38 @@ static MEM_SIMD_CLONES void read_logits_impl(const mem_manifold *p, mem_real *q,
     }
     const mem_real inv = MEM_R(1) / sum;
     for (int64_t i = 0; i < M; i++) q[i] *= inv;
-    matvec_t(mem, M, H, q, r);
 }
 
-void MEM_FN(mem_manifold_read_logits)(const mem_manifold *p, mem_real *q, const mem_real *mem, mem_real *r) {
-    read_logits_impl(p, q, mem, r);
+static inline void write_activate(int64_t M, int64_t H, mem_real *k, mem_real *v) {
+    for (int64_t i = 0; i < M; i++) k[i] = mr_sigmoid(k[i]);
+    for (int64_t j = 0; j < H; j++) v[j] = mr_tanh(v[j]);
+}
+
+static MEM_SIMD_CLONES void read_logits_impl(const mem_manifold *p, mem_real *q, const mem_real *mem,
+                                             mem_real *r) {
+    softmax_inplace(q, p->M);
+    matvec_t(mem, p->M, p->H, q, r);
+}
+
+static MEM_SIMD_CLONES void activate_impl(const mem_manifold *p, mem_real *q, mem_real *k, mem_real *v) {
+    softmax_inplace(q, p->M);
+    write_activate(p->M, p->H, k, v);
+}
+
+void MEM_FN(mem_manifold_activate)(const mem_manifold *p, mem_real *q, mem_real *k, mem_real *v) {
+    activate_impl(p, q, k, v);
 }
 
 void MEM_FN(mem_manifold_read)(const mem_manifold *p, const mem_real *q_src, const mem_real *mem, mem_real *q,
                                mem_real *r) {
     matvec(p->Q, p->M, p->H, q_src, q);
-    MEM_FN(mem_manifold_read_logits)(p, q, mem, r);
+    read_logits_impl(p, q, mem, r);
 }
 
 static MEM_SIMD_CLONES void write_pre_impl(const mem_manifold *p, const mem_real *mem_prev,
                                            mem_real *mem_next, mem_real *k, mem_real *v) {
     const int64_t M = p->M, H = p->H;
-    for (int64_t i = 0; i < M; i++) k[i] = mr_sigmoid(k[i]);
-    for (int64_t j = 0; j < H; j++) v[j] = mr_tanh(v[j]);
+    write_activate(M, H, k, v);
     const mem_real g = p->gamma, omg = p->one_minus_gamma;
     for (int64_t i = 0; i < M; i++) {
         const mem_real *src = mem_prev + i * H;
@@ -94,16 +106,11 @@ static MEM_SIMD_CLONES void write_pre_impl(const mem_manifold *p, const mem_real
     }
 }
 
-void MEM_FN(mem_manifold_write_pre)(const mem_manifold *p, const mem_real *mem_prev, mem_real *mem_next,
-                                    mem_real *k, mem_real *v) {
-    write_pre_impl(p, mem_prev, mem_next, k, v);
-}
-
 void MEM_FN(mem_manifold_write)(const mem_manifold *p, const mem_real *w_src, const mem_real *mem_prev,
                                 mem_real *mem_next, mem_real *k, mem_real *v) {
     matvec(p->K, p->M, p->H, w_src, k);
     matvec(p->V, p->H, p->H, w_src, v);
-    MEM_FN(mem_manifold_write_pre)(p, mem_prev, mem_next, k, v);
+    write_pre_impl(p, mem_prev, mem_next, k, v);
 }
 
 /* du_i = q_i (dq_i - Σ_k q_k dq_k): the softmax Jacobian applied to dq (in place). */
@@ -127,14 +134,9 @@ static MEM_SIMD_CLONES void read_backward_pre_impl(const mem_manifold *p, const 
     softmax_backward(q, du, M);
 }
 
-void MEM_FN(mem_manifold_read_backward_pre)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
-                                            const mem_real *dr, mem_real *g_mem, mem_real *du) {
-    read_backward_pre_impl(p, mem, q, dr, g_mem, du);
-}
-
 void MEM_FN(mem_manifold_read_backward)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
                                         const mem_real *dr, mem_real *g_mem, mem_real *du, mem_real *d_q_src) {
-    MEM_FN(mem_manifold_read_backward_pre)(p, mem, q, dr, g_mem, du);
+    read_backward_pre_impl(p, mem, q, dr, g_mem, du);
     matvec_t(p->Q, p->M, p->H, du, d_q_src);
 }
 
@@ -172,19 +174,12 @@ static MEM_SIMD_CLONES void step_backward_pre_impl(const mem_manifold *p, const 
     softmax_backward(q, du, M);
 }
 
-void MEM_FN(mem_manifold_step_backward_pre)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
-                                            const mem_real *k, const mem_real *v, const mem_real *dr,
-                                            mem_real *g_mem, mem_real *du, mem_real *dk_pre, mem_real *dv_pre,
-                                            mem_real *d_gamma) {
-    step_backward_pre_impl(p, mem_prev, q, k, v, dr, g_mem, du, dk_pre, dv_pre, d_gamma);
-}
-
 void MEM_FN(mem_manifold_step_backward)(const mem_manifold *p, const mem_real *mem_prev, const mem_real *q,
                                         const mem_real *k, const mem_real *v, const mem_real *dr, mem_real *g_mem,
                                         mem_real *du, mem_real *dk_pre, mem_real *dv_pre, mem_real *d_q_src,
                                         mem_real *d_w_src, mem_real *d_gamma) {
     const int64_t M = p->M, H = p->H;
-    MEM_FN(mem_manifold_step_backward_pre)(p, mem_prev, q, k, v, dr, g_mem, du, dk_pre, dv_pre, d_gamma);
+    step_backward_pre_impl(p, mem_prev, q, k, v, dr, g_mem, du, dk_pre, dv_pre, d_gamma);
     matvec_t(p->Q, M, H, du, d_q_src);
     /* d_w_src = Kᵀ dk_pre + Vᵀ dv_pre */
     matvec_t(p->K, M, H, dk_pre, d_w_src);
