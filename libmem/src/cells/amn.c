@@ -153,7 +153,7 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                 const mem_real *p_in = proj + (t * B + lane) * P;
                 /* f and λ (λ parked in e until the liquid step turns it into the decay) */
                 amn_pre(H, p_in, b_in, rate_a, p_in + H, U != NULL, f, f + H);
-                mem_liquid_forward(H, dt, f + H, f, prev, next, f + H, f + 2 * H);
+                mem_liquid_forward(H, dt, f + H, f, prev, next, f + 2 * H);
                 mem_amn_lru_step(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, f + 3 * H);
             }
         }

@@ -124,7 +124,7 @@ static MEM_SIMD_CLONES void hyper_step_s(int64_t H, mem_real dt, const mem_real 
                                          const mem_real *restrict s_p, mem_real *restrict s, mem_real *restrict e,
                                          mem_real *restrict om) {
     for (int64_t i = 0; i < H; i++) e[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
-    mem_liquid_forward(H, dt, e, f, s_p, s, e, om);
+    mem_liquid_forward(H, dt, e, f, s_p, s, om);
 }
 
 static void hyper_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,

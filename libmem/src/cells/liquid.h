@@ -18,15 +18,16 @@
 
 #include "core/real.h"
 
-/* Forward over n units. decay = e^{-dt λ} and gain = 1 - e^{-dt λ} are written for backward
- * (caching both is cheaper than a second exp and expm1 per unit). decay may alias lambda (each
- * unit reads its rate before writing); s may not alias s_prev. */
-static MEM_SIMD_CLONES void mem_liquid_forward(int64_t n, mem_real dt, const mem_real *lambda, const mem_real *g,
-                                      const mem_real *s_prev, mem_real *s, mem_real *decay, mem_real *gain) {
+/* Forward over n units, in place on the rate: rate_decay holds λ on entry and e^{-dt λ} on exit;
+ * gain = 1 - e^{-dt λ} (both are cached for backward: cheaper than a second exp and expm1 per
+ * unit). No other argument may alias another (restrict: the loop vectorises). */
+static MEM_SIMD_CLONES void mem_liquid_forward(int64_t n, mem_real dt, mem_real *restrict rate_decay,
+                                               const mem_real *restrict g, const mem_real *restrict s_prev,
+                                               mem_real *restrict s, mem_real *restrict gain) {
     for (int64_t j = 0; j < n; j++) {
-        const mem_real x = dt * lambda[j];
+        const mem_real x = dt * rate_decay[j];
         const mem_real e = mr_exp(-x), om = -mr_expm1(-x);
-        decay[j] = e;
+        rate_decay[j] = e;
         gain[j] = om;
         s[j] = e * s_prev[j] + om * g[j];
     }

@@ -146,7 +146,7 @@ static inline void sgw_step_w(int64_t W, const mem_real *restrict pre_l, const m
                               const mem_real *restrict w_p, mem_real *restrict w_n, mem_real *restrict decay,
                               mem_real *restrict gain) {
     for (int64_t i = 0; i < W; i++) decay[i] = mem_liquid_rate(pre_l[i]);
-    mem_liquid_forward(W, MEM_R(1), decay, g, w_p, w_n, decay, gain);
+    mem_liquid_forward(W, MEM_R(1), decay, g, w_p, w_n, gain);
 }
 
 /* Ω_t = ω Ω_{t-1} + (1 - ω) w_t w_tᵀ */

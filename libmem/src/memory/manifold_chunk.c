@@ -169,10 +169,12 @@ static inline mem_real decay_slope(const mem_real *pw, mem_real c, int64_t e) {
     return e > 0 ? -pw[e] + c * (mem_real)e * pw[e - 1] : -pw[0];
 }
 
-void MEM_FN(mem_manifold_chunk_forward)(const mem_manifold *p, int64_t T, int64_t n_valid, const mem_real *q,
-                                        const mem_real *k, const mem_real *v, int64_t ld, mem_real *r,
-                                        int64_t ld_r, mem_real *mem, int64_t ld_mem, mem_real *tmp,
-                                        int64_t ld_tmp) {
+/* The chunk functions are AVX2 clones too, for their elementwise loops (scaling, decays,
+ * transposes, the softmax, σ and tanh backward); static behind the exported wrappers below. */
+static MEM_SIMD_CLONES void chunk_forward(const mem_manifold *p, int64_t T, int64_t n_valid, const mem_real *q,
+                                          const mem_real *k, const mem_real *v, int64_t ld, mem_real *r,
+                                          int64_t ld_r, mem_real *mem, int64_t ld_mem, mem_real *tmp,
+                                          int64_t ld_tmp) {
     const int64_t M = p->M, H = p->H, C = MEM_MANIFOLD_CHUNK;
     const mem_real c = p->one_minus_gamma;
     mem_real pw[MEM_MANIFOLD_CHUNK + 1], A[MEM_MANIFOLD_CHUNK * MEM_MANIFOLD_CHUNK];
@@ -207,11 +209,11 @@ void MEM_FN(mem_manifold_chunk_forward)(const mem_manifold *p, int64_t T, int64_
     }
 }
 
-void MEM_FN(mem_manifold_chunk_backward)(const mem_manifold *p, int64_t T, int64_t n_valid, const mem_real *q,
-                                         const mem_real *k, const mem_real *v, int64_t ld, const mem_real *mem,
-                                         int64_t ld_mem, const mem_real *dr, int64_t ld_dr, mem_real *g_mem,
-                                         mem_real *du, mem_real *dk_pre, mem_real *dv_pre, int64_t ld_d,
-                                         mem_real *tmp, int64_t ld_tmp, mem_real *work, mem_real *d_gamma) {
+static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int64_t n_valid, const mem_real *q,
+                                           const mem_real *k, const mem_real *v, int64_t ld, const mem_real *mem,
+                                           int64_t ld_mem, const mem_real *dr, int64_t ld_dr, mem_real *g_mem,
+                                           mem_real *du, mem_real *dk_pre, mem_real *dv_pre, int64_t ld_d,
+                                           mem_real *tmp, int64_t ld_tmp, mem_real *work, mem_real *d_gamma) {
     const int64_t M = p->M, H = p->H, C = MEM_MANIFOLD_CHUNK;
     const mem_real c = p->one_minus_gamma;
     mem_real pw[MEM_MANIFOLD_CHUNK + 1], A[MEM_MANIFOLD_CHUNK * MEM_MANIFOLD_CHUNK];
@@ -300,4 +302,20 @@ void MEM_FN(mem_manifold_chunk_backward)(const mem_manifold *p, int64_t T, int64
         }
     }
     *d_gamma += dg;
+}
+
+void MEM_FN(mem_manifold_chunk_forward)(const mem_manifold *p, int64_t T, int64_t n_valid, const mem_real *q,
+                                        const mem_real *k, const mem_real *v, int64_t ld, mem_real *r,
+                                        int64_t ld_r, mem_real *mem, int64_t ld_mem, mem_real *tmp,
+                                        int64_t ld_tmp) {
+    chunk_forward(p, T, n_valid, q, k, v, ld, r, ld_r, mem, ld_mem, tmp, ld_tmp);
+}
+
+void MEM_FN(mem_manifold_chunk_backward)(const mem_manifold *p, int64_t T, int64_t n_valid, const mem_real *q,
+                                         const mem_real *k, const mem_real *v, int64_t ld, const mem_real *mem,
+                                         int64_t ld_mem, const mem_real *dr, int64_t ld_dr, mem_real *g_mem,
+                                         mem_real *du, mem_real *dk_pre, mem_real *dv_pre, int64_t ld_d,
+                                         mem_real *tmp, int64_t ld_tmp, mem_real *work, mem_real *d_gamma) {
+    chunk_backward(p, T, n_valid, q, k, v, ld, mem, ld_mem, dr, ld_dr, g_mem, du, dk_pre, dv_pre, ld_d, tmp, ld_tmp,
+                   work, d_gamma);
 }
