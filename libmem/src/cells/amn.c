@@ -55,15 +55,16 @@ static amn_index amn_find(const mem_arch *a) {
 }
 
 /* Sizes per step and lane. State S (s | ℓ | 𝓜). The forward cache has a time-major part (row
- * t B + lane) of ET: f, e, om, ℓ̃ for the recurrence, and a lane-major part (row lane T + t, after
- * the T B time-major rows) of EL: q, k, v, r and copies of ℓ̃ and s_t, so that a lane's manifold
- * works on consecutive rows. The backward scratch likewise: time-major BT (d pre_f, d pre_λ, g_ℓ̃,
- * g_ws: what the recurrence's backward reads) and lane-major BL (du, dk_pre, dv_pre, dr and the
- * chunk backward's scratch). */
+ * t B + lane) of ET: f, e, om for the recurrence's backward, and a lane-major part (row lane T + t,
+ * after the T B time-major rows) of EL: q, k, v, r, ℓ̃ and a copy of s_t, so that a lane's manifold
+ * works on consecutive rows and the parameter products of all lanes are single GEMMs. The backward
+ * scratch likewise: time-major BT (d pre_f, d pre_λ) and lane-major BL (du, dk_pre, dv_pre, then
+ * dr and the chunk backward's scratch, which the products g_ℓ̃ = du Q and g_ws = dk_pre K + dv_pre V
+ * overwrite). */
 #define AMN_S(H, M) (2 * (H) + (M) * (H))
-#define AMN_ET(H) (4 * (H))
+#define AMN_ET(H) (3 * (H))
 #define AMN_EL(H, M) (2 * (M) + 4 * (H))
-#define AMN_BT(H) (4 * (H))
+#define AMN_BT(H) (2 * (H))
 #define AMN_BL(H, M) (2 * (M) + 3 * (H))
 
 static mem_manifold amn_manifold(const mem_net *net, const amn_index *ix, int64_t M, int64_t H) {
@@ -80,15 +81,28 @@ static mem_manifold amn_manifold(const mem_net *net, const amn_index *ix, int64_
 
 /* The per-lane elementwise parts of a step (restrict pointers: the loops vectorise). */
 
-/* f = tanh(p_in + b_in [+ U s_{t-1}, on entry in f]), λ = softplus(a + W_λ x) into lam. */
-static MEM_SIMD_CLONES void amn_pre(int64_t H, const mem_real *restrict p_in, const mem_real *restrict b_in,
-                           const mem_real *restrict rate_a, const mem_real *restrict p_lam, int feedback,
-                           mem_real *restrict f, mem_real *restrict lam) {
+/* f = tanh(p_in + b_in [+ U s_{t-1}, on entry in f]), λ = softplus(a + W_λ x) into lam. Returns
+ * Σ 1/λ (for the lc_timescale statistic) in eight interleaved partial sums: a fixed order that
+ * vectorises (MEM_SIMD_CLONES: the same bits in the AVX2 build). */
+static MEM_SIMD_CLONES mem_real amn_pre(int64_t H, const mem_real *restrict p_in, const mem_real *restrict b_in,
+                                        const mem_real *restrict rate_a, const mem_real *restrict p_lam,
+                                        int feedback, mem_real *restrict f, mem_real *restrict lam) {
     if (feedback)
         for (int64_t i = 0; i < H; i++) f[i] = mr_tanh(p_in[i] + b_in[i] + f[i]);
     else
         for (int64_t i = 0; i < H; i++) f[i] = mr_tanh(p_in[i] + b_in[i]);
-    for (int64_t i = 0; i < H; i++) lam[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
+    mem_real part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= H; i += 8)
+        for (int c = 0; c < 8; c++) {
+            lam[i + c] = mem_liquid_rate(rate_a[i + c] + p_lam[i + c]);
+            part[c] += MEM_R(1) / lam[i + c];
+        }
+    for (; i < H; i++) {
+        lam[i] = mem_liquid_rate(rate_a[i] + p_lam[i]);
+        part[0] += MEM_R(1) / lam[i];
+    }
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
 /* ℓ̃ of a held lane */
@@ -144,22 +158,30 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
                 const mem_real *prev = states + (t * B + lane) * S;
                 mem_real *next = states + ((t + 1) * B + lane) * S;
                 mem_real *f = extra + (t * B + lane) * ET;
+                mem_real *lt = lanes + (lane * T + t) * EL + 2 * M + 2 * H;
                 if (mem_lane_held(len, t, lane)) { /* s and ℓ hold (𝓜: manifold_chunk.c) */
                     memcpy(next, prev, (size_t)(2 * H) * sizeof *next);
                     memset(f, 0, (size_t)(3 * H) * sizeof *f);
-                    amn_query_source(H, prev + H, wv.sc, f + 3 * H);
-                    continue;
+                    amn_query_source(H, prev + H, wv.sc, lt);
+                } else {
+                    mem_real *p_in = proj + (t * B + lane) * P;
+                    /* f and λ (λ parked in e until the liquid step turns it into the decay); W_in x
+                     * is dead once f is formed, so its first entry keeps Σ 1/λ for amn_stats */
+                    p_in[0] = amn_pre(H, p_in, b_in, rate_a, p_in + H, U != NULL, f, f + H);
+                    mem_liquid_forward(H, dt, f + H, f, prev, next, f + 2 * H);
+                    mem_amn_lru_step(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, lt);
                 }
-                const mem_real *p_in = proj + (t * B + lane) * P;
-                /* f and λ (λ parked in e until the liquid step turns it into the decay) */
-                amn_pre(H, p_in, b_in, rate_a, p_in + H, U != NULL, f, f + H);
-                mem_liquid_forward(H, dt, f + H, f, prev, next, f + 2 * H);
-                mem_amn_lru_step(H, wv.lam, wv.c, wv.sc, prev + H, next, next + H, f + 3 * H);
+                memcpy(lt + H, next, (size_t)H * sizeof *lt); /* s_t for the write's products */
             }
         }
     }
-    /* Per lane: ℓ̃ and s_t into its records, the manifold's parameter products (Q ℓ̃, K s, V s), the
-     * chunked manifold and the output. */
+    /* The manifold's parameter products of every lane and step: Q ℓ̃, K s and V s. */
+    mem_gemm_real(0, 1, TB, M, H, MEM_R(1), lanes + 2 * M + 2 * H, EL, mf.Q, H, MEM_R(0), lanes, EL, net->n_threads);
+    mem_gemm_real(0, 1, TB, M, H, MEM_R(1), lanes + 2 * M + 3 * H, EL, mf.K, H, MEM_R(0), lanes + M, EL,
+                  net->n_threads);
+    mem_gemm_real(0, 1, TB, H, H, MEM_R(1), lanes + 2 * M + 3 * H, EL, mf.V, H, MEM_R(0), lanes + 2 * M, EL,
+                  net->n_threads);
+    /* Per lane: the chunked manifold and the output. */
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
         int64_t b0, b_end;
@@ -167,14 +189,6 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
         for (int64_t lane = b0; lane < b_end; lane++) {
             const int64_t n_valid = amn_valid_steps(len, T, lane);
             mem_real *rec = lanes + lane * T * EL, *q = rec, *k = rec + M, *v = rec + 2 * M, *r = v + H;
-            mem_real *lt = r + H, *st = lt + H;
-            for (int64_t t = 0; t < T; t++) {
-                memcpy(lt + t * EL, extra + (t * B + lane) * ET + 3 * H, (size_t)H * sizeof *lt);
-                memcpy(st + t * EL, states + ((t + 1) * B + lane) * S, (size_t)H * sizeof *st);
-            }
-            mem_gemm_real(0, 1, T, M, H, MEM_R(1), lt, EL, mf.Q, H, MEM_R(0), q, EL, 1);
-            mem_gemm_real(0, 1, T, M, H, MEM_R(1), st, EL, mf.K, H, MEM_R(0), k, EL, 1);
-            mem_gemm_real(0, 1, T, H, H, MEM_R(1), st, EL, mf.V, H, MEM_R(0), v, EL, 1);
             for (int64_t t = 0; t < T; t++) {
                 MEM_FN(mem_manifold_activate)(&mf, q + t * EL, k + t * EL, v + t * EL);
                 if (t >= n_valid) { /* no write: k and v stay zero */
@@ -236,9 +250,8 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
     const int64_t n_blocks = mem_lane_blocks(B);
     const int nt = mem_threads_for(net->n_threads, T * B * (12 * M * H + 6 * H * H + 40 * H));
     const int64_t n_chunks = mem_lane_chunks(B, nt);
-    /* Per lane: dr = ρ dz, the chunked manifold backward (du, dk_pre, dv_pre, dγ and the carried 𝓜
-     * gradient) and the parameter products g_ℓ̃ = du Q and g_ws = dk_pre K + dv_pre V, which go to
-     * the time-major scratch for the recurrence. */
+    /* Per lane: dr = ρ dz and the chunked manifold backward (du, dk_pre, dv_pre, dγ and the carried
+     * 𝓜 gradient). */
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
         int64_t b0, b_end;
@@ -258,12 +271,17 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
             MEM_FN(mem_manifold_chunk_backward)(&mf, T, amn_valid_steps(len, T, lane), q, k, v, EL,
                                                 states + lane * S + 2 * H, B * S, dr, BL, d_state + lane * S + 2 * H,
                                                 du, dk, dv, BL, dr + H, BL, d_rho + 3 * H + 1, d_gamma);
-            mem_real *g_lt = scratch + lane * BT + 2 * H, *g_ws = g_lt + H;
-            mem_gemm_real(0, 0, T, H, M, MEM_R(1), du, BL, mf.Q, H, MEM_R(0), g_lt, B * BT, 1);
-            mem_gemm_real(0, 0, T, H, M, MEM_R(1), dk, BL, mf.K, H, MEM_R(0), g_ws, B * BT, 1);
-            mem_gemm_real(0, 0, T, H, H, MEM_R(1), dv, BL, mf.V, H, MEM_R(1), g_ws, B * BT, 1);
         }
     }
+    /* The parameter products of every lane and step, over dr and the chunk scratch: g_ℓ̃ = Qᵀ du and
+     * g_ws = Kᵀ dk_pre + Vᵀ dv_pre (the gradients sent to ℓ̃ and to s_t). */
+    const int64_t o_glt = 2 * M + H, o_gws = 2 * M + 2 * H;
+    mem_gemm_real(0, 0, TB, H, M, MEM_R(1), lane_scratch, BL, mf.Q, H, MEM_R(0), lane_scratch + o_glt, BL,
+                  net->n_threads);
+    mem_gemm_real(0, 0, TB, H, M, MEM_R(1), lane_scratch + M, BL, mf.K, H, MEM_R(0), lane_scratch + o_gws, BL,
+                  net->n_threads);
+    mem_gemm_real(0, 0, TB, H, H, MEM_R(1), lane_scratch + 2 * M, BL, mf.V, H, MEM_R(1), lane_scratch + o_gws, BL,
+                  net->n_threads);
     /* The recurrence, step by step. */
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
@@ -277,7 +295,7 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                 const mem_real *dzt = dz + (t * B + lane) * H;
                 const mem_real *f = extra + (t * B + lane) * ET, *e = f + H, *om = e + H;
                 mem_real *dpf = scratch + (t * B + lane) * BT, *dpl = dpf + H;
-                const mem_real *g_lt = dpf + 2 * H, *g_ws = dpf + 3 * H;
+                const mem_real *g_lt = lane_scratch + (lane * T + t) * BL + o_glt, *g_ws = g_lt + H;
                 const mem_real *prev = states + (t * B + lane) * S;
                 if (mem_lane_held(len, t, lane)) {
                     amn_back_held_lru(H, wv.omr, wv.sc, wv.d_sc, dzt, g_lt, prev + H, gl, d_nu);
@@ -328,30 +346,17 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                                      net->g + a->params[ix.V].offset, net->n_threads);
 }
 
-/* Σ_j 1/λ_j of one step and lane, λ_j = softplus(a_j + (W_λ x)_j): reciprocals in the working
- * precision, summed in double in eight interleaved partial sums (a fixed order that vectorises;
- * MEM_SIMD_CLONES: the same bits in its AVX2 build). */
-static MEM_SIMD_CLONES double amn_timescale_sum(int64_t H, const mem_real *restrict rate_a,
-                                                const mem_real *restrict p_lam) {
-    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= H; j += 8)
-        for (int c = 0; c < 8; c++) part[c] += (double)(MEM_R(1) / mem_liquid_rate(rate_a[j + c] + p_lam[j + c]));
-    for (; j < H; j++) part[0] += (double)(MEM_R(1) / mem_liquid_rate(rate_a[j] + p_lam[j]));
-    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
 /* Per-call statistics: the sum of the liquid time constants 1/λ_t over every valid step, lane and
- * unit, and their count (recomputed from the hoisted W_λ x, sequentially: deterministic). */
+ * unit (each step's sum left by the forward in its projection row), and their count; added
+ * sequentially: deterministic. */
 static void amn_stats(const mem_net *net, int64_t T, int64_t B, const int64_t *len, const mem_real *proj,
                       const mem_real *extra, double *sums) {
     const mem_arch *a = net->arch;
     const int64_t H = a->hidden, P = a->proj_per_step;
-    const mem_real *rate_a = net->w + a->params[mem_arch_find_param(a, "a")].offset;
     for (int64_t t = 0; t < T; t++)
         for (int64_t lane = 0; lane < B; lane++) {
             if (mem_lane_held(len, t, lane)) continue;
-            sums[0] += amn_timescale_sum(H, rate_a, proj + (t * B + lane) * P + H);
+            sums[0] += (double)proj[(t * B + lane) * P];
             sums[1] += (double)H;
         }
 }
