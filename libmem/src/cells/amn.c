@@ -175,11 +175,10 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
             }
         }
     }
-    /* The manifold's parameter products of every lane and step: Q ℓ̃, K s and V s. */
+    /* The manifold's parameter products of every lane and step: Q ℓ̃, and K s with V s as one
+     * product ([K; V] is one (M + H) x H matrix, see amn_layout; k and v are adjacent records). */
     mem_gemm_real(0, 1, TB, M, H, MEM_R(1), lanes + 2 * M + 2 * H, EL, mf.Q, H, MEM_R(0), lanes, EL, net->n_threads);
-    mem_gemm_real(0, 1, TB, M, H, MEM_R(1), lanes + 2 * M + 3 * H, EL, mf.K, H, MEM_R(0), lanes + M, EL,
-                  net->n_threads);
-    mem_gemm_real(0, 1, TB, H, H, MEM_R(1), lanes + 2 * M + 3 * H, EL, mf.V, H, MEM_R(0), lanes + 2 * M, EL,
+    mem_gemm_real(0, 1, TB, M + H, H, MEM_R(1), lanes + 2 * M + 3 * H, EL, mf.K, H, MEM_R(0), lanes + M, EL,
                   net->n_threads);
     /* Per lane: the chunked manifold and the output. */
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -274,13 +273,11 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
         }
     }
     /* The parameter products of every lane and step, over dr and the chunk scratch: g_ℓ̃ = Qᵀ du and
-     * g_ws = Kᵀ dk_pre + Vᵀ dv_pre (the gradients sent to ℓ̃ and to s_t). */
+     * g_ws = [K; V]ᵀ [dk_pre; dv_pre] (the gradients sent to ℓ̃ and to s_t). */
     const int64_t o_glt = 2 * M + H, o_gws = 2 * M + 2 * H;
     mem_gemm_real(0, 0, TB, H, M, MEM_R(1), lane_scratch, BL, mf.Q, H, MEM_R(0), lane_scratch + o_glt, BL,
                   net->n_threads);
-    mem_gemm_real(0, 0, TB, H, M, MEM_R(1), lane_scratch + M, BL, mf.K, H, MEM_R(0), lane_scratch + o_gws, BL,
-                  net->n_threads);
-    mem_gemm_real(0, 0, TB, H, H, MEM_R(1), lane_scratch + 2 * M, BL, mf.V, H, MEM_R(1), lane_scratch + o_gws, BL,
+    mem_gemm_real(0, 0, TB, H, M + H, MEM_R(1), lane_scratch + M, BL, mf.K, H, MEM_R(0), lane_scratch + o_gws, BL,
                   net->n_threads);
     /* The recurrence, step by step. */
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -339,11 +336,11 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
                       H, net->n_threads);
     mem_column_sums_add(scratch, TB, H, BT, net->g + a->params[ix.b_in].offset);
     mem_column_sums_add(scratch + H, TB, H, BT, net->g + a->params[ix.a].offset);
-    /* Q against ℓ̃, K and V against s_t: the lane-major copies, row for row with the gradients. */
-    MEM_FN(mem_manifold_param_grads)(&mf, TB, lane_scratch, BL, lanes + 2 * M + 2 * H, EL, lane_scratch + M, BL,
-                                     lane_scratch + 2 * M, BL, lanes + 2 * M + 3 * H, EL,
-                                     net->g + a->params[ix.Q].offset, net->g + a->params[ix.K].offset,
-                                     net->g + a->params[ix.V].offset, net->n_threads);
+    /* Q against ℓ̃, [K; V] against s_t: the lane-major copies, row for row with the gradients. */
+    mem_gemm_real(1, 0, M, H, TB, MEM_R(1), lane_scratch, BL, lanes + 2 * M + 2 * H, EL, MEM_R(1),
+                  net->g + a->params[ix.Q].offset, H, net->n_threads);
+    mem_gemm_real(1, 0, M + H, H, TB, MEM_R(1), lane_scratch + M, BL, lanes + 2 * M + 3 * H, EL, MEM_R(1),
+                  net->g + a->params[ix.K].offset, H, net->n_threads);
 }
 
 /* Per-call statistics: the sum of the liquid time constants 1/λ_t over every valid step, lane and
@@ -406,6 +403,8 @@ static mem_status amn_layout(const mem_config *cfg, mem_arch *a) {
     MEM_CHECK(mem_arch_add_param(a, "a", 1, &H, ax_h, MEM_INIT_SOFTPLUS_INV, 0.5, 1.0, 1, 0));
     MEM_CHECK(mem_arch_add_param(a, "W_lambda", 2, hi, ax_hi, MEM_INIT_ZERO, 0, 0, 1, 1));
     MEM_CHECK(mem_arch_add_param(a, "nu", 1, &H, ax_h, MEM_INIT_LRU_NU, lru_min, lru_max, 1, 0));
+    /* K then V: parameters are laid out one after another, so [K; V] is one (M + H) x H matrix for
+     * the forward's and backward's products */
     MEM_CHECK(mem_arch_add_param(a, "Q", 2, mh, ax_mh, MEM_INIT_NORMAL, kv_std, 0, 1, 1));
     MEM_CHECK(mem_arch_add_param(a, "K", 2, mh, ax_mh, MEM_INIT_NORMAL, kv_std, 0, 1, 1));
     MEM_CHECK(mem_arch_add_param(a, "V", 2, hh, ax_hh, MEM_INIT_NORMAL, kv_std, 0, 1, 1));
