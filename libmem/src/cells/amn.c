@@ -118,7 +118,7 @@ static inline int64_t amn_valid_steps(const int64_t *len, int64_t T, int64_t lan
 
 /* The forward runs in three phases. The manifold is read by z only, never by the recurrence, so the
  * recurrence (liquid step and LRU) runs first, step by step; then the manifold's parameter products
- * of the whole window (three GEMMs); then each lane's manifold in chunks (manifold_chunk.c), which
+ * of the whole window (two GEMMs); then each lane's manifold in chunks (manifold_chunk.c), which
  * stores 𝓜 at the chunk ends only, and the output. */
 static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real *x, const int64_t *len,
                         mem_real *states, mem_real *proj, mem_real *extra, mem_real *z) {
