@@ -155,11 +155,19 @@ SETTINGS: Dict[Tuple[str, str], Dict[str, Any]] = {
     # the adding problem wants a smaller step than DTPN's stream default 0.02 (20 epochs: 0.0175-0.027
     # at 0.02, 0.0028 at 0.01)
     ("adding", "dtpn"): dict(_ADDING, epochs=20, learning_rate=0.01),
-    ("mackey_glass", "hyper_amn"): dict(_STREAM),
+    # Hyper-AMN on the 2000-step Mackey-Glass stream: lru_max 0.99, the spec's advice for streams
+    # (the slowest LRU time scale below the history seen). Seeds 0-4: 0.0045 / 0.0077 / 0.0037 /
+    # 0.0176 / 0.0080; at the default 0.999: 0.049 / 0.019 / 0.0095 for seeds 0-2
+    ("mackey_glass", "hyper_amn"): dict(_STREAM, cell_params=dict(lru_max=0.99)),
     ("narma10", "hyper_amn"): dict(_STREAM),
     ("adding", "hyper_amn"): dict(_ADDING),
-    # SGW-AMN: 300 epochs (the Mackey-Glass curve is flat after that); adding at lr 0.01
-    ("mackey_glass", "sgw_amn"): dict(_STREAM, epochs=300),
+    # SGW-AMN: 300 epochs (the Mackey-Glass curve is flat after that; at its default lr 0.1, 1000
+    # epochs diverge to the 0.146 baseline); Mackey-Glass with memory_decay 0.99 (DTPN's default):
+    # seeds 0-4 0.036 / 0.042 / 0.038 / 0.042 / 0.044, at 0.995 0.053 / 0.038 / 0.046 / 0.041 / 0.045;
+    # adding at lr 0.01
+    ("mackey_glass", "sgw_amn"): dict(_STREAM, epochs=300, cell_params=dict(memory_decay=0.99)),
+    # NARMA10 stays at 0.65-0.87 whatever the setting (sparsity 0, lr 0.01/0.03, workspace 64, k 4/64,
+    # temperature 0.1/2, workspace_memory 0.5, output_memory, bptt 64, hidden 64, 1000 epochs)
     ("narma10", "sgw_amn"): dict(_STREAM, epochs=300),
     ("adding", "sgw_amn"): dict(hidden_size=32, epochs=12, batch_size=32, learning_rate=0.01),
     # NDM: 200 epochs on Mackey-Glass; NARMA10 wants a smaller step (lr 0.003, 1000 epochs: 0.483;
@@ -338,7 +346,7 @@ def run_copy(cell: str, s: Dict[str, Any], threads: int, hidden: int = 64, K: in
 
 def run_long(cells: List[str], quick: bool, threads: int, report: Callable[[Result], None]) -> List[Result]:
     results: List[Result] = []
-    table = ADDING_QUICK if quick else dict(ADDING, **ADDING_LONG)
+    table = ADDING_QUICK if quick else {**ADDING, **ADDING_LONG}
     for key, s in table.items():
         if key[0] in cells:
             results.append(run_adding(key[0], key[1], s, threads))
