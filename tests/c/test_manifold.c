@@ -119,7 +119,8 @@ static void run_case(int64_t M, int64_t H, int64_t T, int64_t nv, double gamma, 
     reference_backward(M, H, gamma, T, nv, q, k, v, ld, hist, dr, G_ref, du_ref, dk_ref, dv_ref, &dg_ref);
 
     const int64_t ld_d = 2 * M + H + 1; /* du | dk | dv per row, like a cell's scratch */
-    double *d = calloc((size_t)(T * ld_d), sizeof *d), *work = calloc((size_t)mem_manifold_chunk_work(M, H), sizeof *work);
+    double *d = calloc((size_t)(T * ld_d), sizeof *d);
+    double *work = calloc((size_t)mem_manifold_chunk_work(M, H), sizeof *work);
     double dg = 0;
     MEM_FN(mem_manifold_chunk_backward)(&mf, T, nv, q, k, v, ld, mem, ld_mem, dr, H, G, d, d + M, d + 2 * M, ld_d,
                                         tmp, H + 1, work, &dg);

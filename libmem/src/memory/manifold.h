@@ -11,10 +11,11 @@
  *
  * The step functions work on one lane and one step; a cell calls them inside its lane-block loop
  * and keeps q, k, v (and r if it needs it) in its forward cache. A cell whose recurrence does not
- * read the manifold (AMN) runs a whole window per lane in the chunked form instead. Gradients wrt Q, K and V are sums of
- * outer products over every (step, lane): the per-step backward only writes the pre-activation
- * gradients (du, dk_pre, dv_pre), and mem_manifold_param_grads turns a window's worth of them into
- * three GEMMs — cheaper than per-step outer products, and deterministic for any thread count.
+ * read the manifold (AMN) runs a whole window per lane in the chunked form instead. Gradients wrt
+ * Q, K and V are sums of outer products over every (step, lane): the per-step backward only writes
+ * the pre-activation gradients (du, dk_pre, dv_pre), and mem_manifold_param_grads turns a window's
+ * worth of them into three GEMMs — cheaper than per-step outer products, and deterministic for any
+ * thread count.
  *
  * Generic: compiled twice (float, double); include from a MEM_GENERIC_SOURCE file. */
 #ifndef MEM_MEMORY_MANIFOLD_H
