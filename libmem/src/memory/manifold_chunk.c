@@ -241,9 +241,12 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
             chunk_scale(DU + i * ld_d, M, pw[m]);
         }
         if (nv > 0) {
-            /* the intra-chunk products: A = S ∘ Q Kᵀ, and dA = dR Vᵀ becomes S ∘ dA */
-            product_nt(Cc, nv, M, Qc, ld, Kc, ld, A, C);
-            product_nt(Cc, nv, H, dRc, ld_dr, Vc, ld, dA, C);
+            /* the intra-chunk products A = S ∘ Q Kᵀ and dA = dR Vᵀ (then S ∘ dA), as product_nn with
+             * Kᵀ and Vᵀ in the work buffers (Vᵀ serves dK below too) */
+            transpose_rows(nv, M, Kc, ld, oT, C);
+            product_nn(Cc, nv, M, Qc, ld, 1, oT, C, MEM_R(0), A, C);
+            transpose_rows(nv, H, Vc, ld, bT, C);
+            product_nn(Cc, nv, H, dRc, ld_dr, 1, bT, C, MEM_R(0), dA, C);
             for (int64_t i = 0; i < Cc; i++) {
                 const int64_t m = i < nv ? i : nv;
                 for (int64_t s = 0; s < nv; s++) {
@@ -269,7 +272,6 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
             }
             product_nn(nv, H, Cc, A, 1, C, dRc, ld_dr, MEM_R(1), DV, ld_d);
             /* dK = W V Gᵀ + (S ∘ dA)ᵀ Q */
-            transpose_rows(nv, H, Vc, ld, bT, C);
             product_nn(M, nv, H, g_mem, H, 1, bT, C, MEM_R(0), oT, C);
             transpose_rows(M, nv, oT, C, DK, ld_d);
             for (int64_t s = 0; s < nv; s++) chunk_scale(DK + s * ld_d, M, c * pw[nv - s - 1]);
