@@ -38,14 +38,18 @@ static inline mem_real mf_dot(const mem_real *a, const mem_real *b, int64_t n) {
     return mf_reduce(acc, tail);
 }
 
-/* out (rows) = A (rows x cols, row-major) · x (cols). */
-static void matvec(const mem_real *A, int64_t rows, int64_t cols, const mem_real *x, mem_real *out) {
+/* out (rows) = A (rows x cols, row-major) · x (cols). The two products are AVX2 clones as well
+ * (the step functions that call them are not). */
+static MEM_SIMD_CLONES void matvec(const mem_real *restrict A, int64_t rows, int64_t cols,
+                                   const mem_real *restrict x, mem_real *restrict out) {
     for (int64_t i = 0; i < rows; i++) out[i] = mf_dot(A + i * cols, x, cols);
 }
 
-/* out (cols) = Aᵀ · x (rows), accumulated row by row (contiguous inner loop). */
-static void matvec_t(const mem_real *A, int64_t rows, int64_t cols, const mem_real *x, mem_real *out) {
-    memset(out, 0, (size_t)cols * sizeof *out);
+/* out (cols) = Aᵀ · x (rows), or out += Aᵀ · x when add, accumulated row by row (contiguous inner
+ * loop). */
+static MEM_SIMD_CLONES void matvec_t(const mem_real *restrict A, int64_t rows, int64_t cols,
+                                     const mem_real *restrict x, mem_real *restrict out, int add) {
+    if (!add) memset(out, 0, (size_t)cols * sizeof *out);
     for (int64_t i = 0; i < rows; i++) {
         const mem_real *row = A + i * cols;
         const mem_real xi = x[i];
@@ -75,7 +79,7 @@ static inline void write_activate(int64_t M, int64_t H, mem_real *k, mem_real *v
 static MEM_SIMD_CLONES void read_logits_impl(const mem_manifold *p, mem_real *q, const mem_real *mem,
                                              mem_real *r) {
     softmax_inplace(q, p->M);
-    matvec_t(mem, p->M, p->H, q, r);
+    matvec_t(mem, p->M, p->H, q, r, 0);
 }
 
 static MEM_SIMD_CLONES void activate_impl(const mem_manifold *p, mem_real *q, mem_real *k, mem_real *v) {
@@ -137,7 +141,7 @@ static MEM_SIMD_CLONES void read_backward_pre_impl(const mem_manifold *p, const 
 void MEM_FN(mem_manifold_read_backward)(const mem_manifold *p, const mem_real *mem, const mem_real *q,
                                         const mem_real *dr, mem_real *g_mem, mem_real *du, mem_real *d_q_src) {
     read_backward_pre_impl(p, mem, q, dr, g_mem, du);
-    matvec_t(p->Q, p->M, p->H, du, d_q_src);
+    matvec_t(p->Q, p->M, p->H, du, d_q_src, 0);
 }
 
 static MEM_SIMD_CLONES void step_backward_pre_impl(const mem_manifold *p, const mem_real *mem_prev,
@@ -180,14 +184,10 @@ void MEM_FN(mem_manifold_step_backward)(const mem_manifold *p, const mem_real *m
                                         mem_real *d_w_src, mem_real *d_gamma) {
     const int64_t M = p->M, H = p->H;
     step_backward_pre_impl(p, mem_prev, q, k, v, dr, g_mem, du, dk_pre, dv_pre, d_gamma);
-    matvec_t(p->Q, M, H, du, d_q_src);
+    matvec_t(p->Q, M, H, du, d_q_src, 0);
     /* d_w_src = Kᵀ dk_pre + Vᵀ dv_pre */
-    matvec_t(p->K, M, H, dk_pre, d_w_src);
-    for (int64_t i = 0; i < H; i++) {
-        const mem_real *row = p->V + i * H;
-        const mem_real di = dv_pre[i];
-        for (int64_t j = 0; j < H; j++) d_w_src[j] += row[j] * di;
-    }
+    matvec_t(p->K, M, H, dk_pre, d_w_src, 0);
+    matvec_t(p->V, H, H, dv_pre, d_w_src, 1);
 }
 
 void MEM_FN(mem_manifold_param_grads)(const mem_manifold *p, int64_t rows, const mem_real *du, int64_t ld_du,
