@@ -255,28 +255,28 @@ static inline void micro_6x16(int64_t kc, const micro_args *g, int first, int la
     } else {
         PARK12(LOAD_ACC)
     }
-    for (int64_t p = 0, q = 0; p < kc; p++, q += ks, bp += bs) {
-        __m256 b0 = _mm256_loadu_ps(bp);
-        __m256 b1 = _mm256_loadu_ps(bp + 8);
-        __m256 av = _mm256_broadcast_ss(a0 + q);
-        acc0 = _mm256_fmadd_ps(av, b0, acc0);
-        acc1 = _mm256_fmadd_ps(av, b1, acc1);
-        av = _mm256_broadcast_ss(a1 + q);
-        acc2 = _mm256_fmadd_ps(av, b0, acc2);
-        acc3 = _mm256_fmadd_ps(av, b1, acc3);
-        av = _mm256_broadcast_ss(a2 + q);
-        acc4 = _mm256_fmadd_ps(av, b0, acc4);
-        acc5 = _mm256_fmadd_ps(av, b1, acc5);
-        av = _mm256_broadcast_ss(a3 + q);
-        acc6 = _mm256_fmadd_ps(av, b0, acc6);
-        acc7 = _mm256_fmadd_ps(av, b1, acc7);
-        av = _mm256_broadcast_ss(a4 + q);
-        acc8 = _mm256_fmadd_ps(av, b0, acc8);
-        acc9 = _mm256_fmadd_ps(av, b1, acc9);
-        av = _mm256_broadcast_ss(a5 + q);
-        acc10 = _mm256_fmadd_ps(av, b0, acc10);
-        acc11 = _mm256_fmadd_ps(av, b1, acc11);
+    /* A panel of at most 4 (2) rows runs only the rows it has: a 32-row product is 5 full panels
+     * and one of 2 rows, which the full loop would compute as 6. Each element's sequence is the same. */
+#define ROW_FMA(ar, lo, hi)                 \
+    av = _mm256_broadcast_ss((ar) + q);     \
+    lo = _mm256_fmadd_ps(av, b0, lo);       \
+    hi = _mm256_fmadd_ps(av, b1, hi);
+#define K_LOOP(rows)                                                            \
+    for (int64_t p = 0, q = 0; p < kc; p++, q += ks, bp += bs) {                \
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), av;      \
+        rows                                                                    \
     }
+    if (mr > 4) {
+        K_LOOP(ROW_FMA(a0, acc0, acc1) ROW_FMA(a1, acc2, acc3) ROW_FMA(a2, acc4, acc5)
+                   ROW_FMA(a3, acc6, acc7) ROW_FMA(a4, acc8, acc9) ROW_FMA(a5, acc10, acc11))
+    } else if (mr > 2) {
+        K_LOOP(ROW_FMA(a0, acc0, acc1) ROW_FMA(a1, acc2, acc3) ROW_FMA(a2, acc4, acc5)
+                   ROW_FMA(a3, acc6, acc7))
+    } else {
+        K_LOOP(ROW_FMA(a0, acc0, acc1) ROW_FMA(a1, acc2, acc3))
+    }
+#undef K_LOOP
+#undef ROW_FMA
     if (!last || g->ccs != 1) {
         PARK12(STORE_ACC)
         if (last) store_strided(park, NR, mr, g->nr, g->c, g->crs, g->ccs, alpha, beta);
