@@ -205,6 +205,10 @@ static void test_exact_sequence(void) {
         check_exact_sequence(t & 1, t >> 1, 13, 37, 5, 1.0f, 0.0f);
         check_exact_sequence(t & 1, t >> 1, 20, 19, 300, 0.5f, -1.25f);
         check_exact_sequence(t & 1, t >> 1, 7, 70, 600, -2.0f, 1.0f);
+        /* the micro-kernels' short-panel loops: tails of 4 and 2 rows, a narrow tile of 8 */
+        check_exact_sequence(t & 1, t >> 1, 16, 33, 70, 1.0f, 0.5f);
+        check_exact_sequence(t & 1, t >> 1, 32, 17, 130, 1.0f, 0.0f);
+        check_exact_sequence(t & 1, t >> 1, 8, 40, 90, 1.5f, 0.0f);
     }
 }
 

@@ -315,21 +315,23 @@ static inline void micro_12x8(int64_t kc, const micro_args *g, int first, int la
     } else {
         PARK12(LOAD_ACC)
     }
-    for (int64_t p = 0; p < kc; p++, a0 += MR, a1 += MR, bp += bs) {
-        __m256 b0 = _mm256_loadu_ps(bp);
-        acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 0), b0, acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 1), b0, acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 2), b0, acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 3), b0, acc3);
-        acc4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 4), b0, acc4);
-        acc5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 5), b0, acc5);
-        acc6 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 0), b0, acc6);
-        acc7 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 1), b0, acc7);
-        acc8 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 2), b0, acc8);
-        acc9 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 3), b0, acc9);
-        acc10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 4), b0, acc10);
-        acc11 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 5), b0, acc11);
+    /* 7 or 8 rows run 8 of the 12 (as in micro_6x16: the same sequence per element). */
+#define ROW_FMA(acc, ap) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(ap), b0, acc);
+#define K_LOOP(rows)                                                        \
+    for (int64_t p = 0; p < kc; p++, a0 += MR, a1 += MR, bp += bs) {        \
+        __m256 b0 = _mm256_loadu_ps(bp);                                    \
+        ROW_FMA(acc0, a0) ROW_FMA(acc1, a0 + 1) ROW_FMA(acc2, a0 + 2)       \
+        ROW_FMA(acc3, a0 + 3) ROW_FMA(acc4, a0 + 4) ROW_FMA(acc5, a0 + 5)   \
+        ROW_FMA(acc6, a1) ROW_FMA(acc7, a1 + 1)                             \
+        rows                                                                \
     }
+    if (g->mr > 8) {
+        K_LOOP(ROW_FMA(acc8, a1 + 2) ROW_FMA(acc9, a1 + 3) ROW_FMA(acc10, a1 + 4) ROW_FMA(acc11, a1 + 5))
+    } else {
+        K_LOOP()
+    }
+#undef K_LOOP
+#undef ROW_FMA
     if (!last || g->ccs != 1) {
         PARK12(STORE_ACC)
         if (last) store_strided(park, 8, g->mr, g->nr, g->c, g->crs, g->ccs, alpha, beta);
