@@ -111,11 +111,6 @@ static inline void amn_query_source(int64_t H, const mem_real *restrict l, const
     for (int64_t j = 0; j < H; j++) lt[j] = l[j] * sc[j];
 }
 
-/* Valid steps of a lane in a window of T steps (the rest hold). */
-static inline int64_t amn_valid_steps(const int64_t *len, int64_t T, int64_t lane) {
-    return len == NULL || len[lane] >= T ? T : (len[lane] > 0 ? len[lane] : 0);
-}
-
 /* The forward runs in three phases. The manifold is read by z only, never by the recurrence, so the
  * recurrence (liquid step and LRU) runs first, step by step; then the manifold's parameter products
  * of the whole window (two GEMMs); then each lane's manifold in chunks (manifold_chunk.c), which
@@ -186,7 +181,7 @@ static void amn_forward(const mem_net *net, int64_t T, int64_t B, const mem_real
         int64_t b0, b_end;
         mem_lane_chunk(B, n_chunks, chunk, &b0, &b_end);
         for (int64_t lane = b0; lane < b_end; lane++) {
-            const int64_t n_valid = amn_valid_steps(len, T, lane);
+            const int64_t n_valid = mem_lane_valid_steps(len, T, lane);
             mem_real *rec = lanes + lane * T * EL, *q = rec, *k = rec + M, *v = rec + 2 * M, *r = v + H;
             for (int64_t t = 0; t < T; t++) {
                 MEM_FN(mem_manifold_activate)(&mf, q + t * EL, k + t * EL, v + t * EL);
@@ -267,7 +262,7 @@ static void amn_backward(mem_net *net, int64_t T, int64_t B, const mem_real *x, 
             for (int64_t t = 0; t < T; t++)
                 amn_back_output(H, wv.rho, dz + (t * B + lane) * H, r + t * EL, states + ((t + 1) * B + lane) * S + H,
                                 dr + t * BL, d_rho);
-            MEM_FN(mem_manifold_chunk_backward)(&mf, T, amn_valid_steps(len, T, lane), q, k, v, EL,
+            MEM_FN(mem_manifold_chunk_backward)(&mf, T, mem_lane_valid_steps(len, T, lane), q, k, v, EL,
                                                 states + lane * S + 2 * H, B * S, dr, BL, d_state + lane * S + 2 * H,
                                                 du, dk, dv, BL, dr + H, BL, d_rho + 3 * H + 1, d_gamma);
         }

@@ -35,6 +35,11 @@ static inline int mem_lane_held(const int64_t *len, int64_t t, int64_t lane) {
     return len != NULL && t >= len[lane];
 }
 
+/* The steps of a window of T that a lane does not hold (the first ones). */
+static inline int64_t mem_lane_valid_steps(const int64_t *len, int64_t T, int64_t lane) {
+    return len == NULL || len[lane] >= T ? T : (len[lane] > 0 ? len[lane] : 0);
+}
+
 #ifdef MEM_GENERIC_SOURCE
 /* dst (cols x rows) = srcᵀ, src rows x cols, both row-major: the cells transpose a recurrent matrix
  * once per window so that the per-step products read it by columns. */

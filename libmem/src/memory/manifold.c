@@ -20,29 +20,11 @@ void MEM_FN(mem_manifold_set_gamma)(mem_manifold *p, mem_real gamma_logit) {
     p->one_minus_gamma = mr_sigmoid(-gamma_logit);
 }
 
-/* Dot products keep MF_W interleaved partial sums: without -ffast-math a single running sum
- * cannot be vectorised, while this fixed association can (and stays the same for every thread
- * count and lane, so results remain deterministic). */
-#define MF_W 8
-
-static inline mem_real mf_reduce(const mem_real *acc, mem_real tail) {
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
-}
-
-static inline mem_real mf_dot(const mem_real *a, const mem_real *b, int64_t n) {
-    mem_real acc[MF_W] = {0}, tail = 0;
-    int64_t j = 0;
-    for (; j + MF_W <= n; j += MF_W)
-        for (int c = 0; c < MF_W; c++) acc[c] += a[j + c] * b[j + c];
-    for (; j < n; j++) tail += a[j] * b[j];
-    return mf_reduce(acc, tail);
-}
-
 /* out (rows) = A (rows x cols, row-major) · x (cols). The two products are AVX2 clones as well
  * (the step functions that call them are not). */
 static MEM_SIMD_CLONES void matvec(const mem_real *restrict A, int64_t rows, int64_t cols,
                                    const mem_real *restrict x, mem_real *restrict out) {
-    for (int64_t i = 0; i < rows; i++) out[i] = mf_dot(A + i * cols, x, cols);
+    for (int64_t i = 0; i < rows; i++) out[i] = MEM_FN(mem_manifold_dot)(A + i * cols, x, cols);
 }
 
 /* out (cols) = Aᵀ · x (rows), or out += Aᵀ · x when add, accumulated row by row (contiguous inner
@@ -133,7 +115,7 @@ static MEM_SIMD_CLONES void read_backward_pre_impl(const mem_manifold *p, const 
         mem_real *grow = g_mem + i * H;
         const mem_real qi = q[i];
         for (int64_t j = 0; j < H; j++) grow[j] += qi * dr[j];
-        du[i] = mf_dot(row, dr, H);
+        du[i] = MEM_FN(mem_manifold_dot)(row, dr, H);
     }
     softmax_backward(q, du, M);
 }
@@ -163,9 +145,9 @@ static MEM_SIMD_CLONES void step_backward_pre_impl(const mem_manifold *p, const 
         mem_real *restrict grow = g_mem + i * H;
         const mem_real qi = q[i], ki = k[i];
         /* ∂𝓜_t/∂γ = 𝓜_{t-1} - k vᵀ: Σ_j g_ij 𝓜_{t-1,ij} - k_i Σ_j g_ij v_j */
-        const mem_real dk = mf_dot(grow, v, H);
-        dg += mf_dot(grow, prev, H) - ki * dk;
-        du[i] = mf_dot(prev, drr, H);
+        const mem_real dk = MEM_FN(mem_manifold_dot)(grow, v, H);
+        dg += MEM_FN(mem_manifold_dot)(grow, prev, H) - ki * dk;
+        du[i] = MEM_FN(mem_manifold_dot)(prev, drr, H);
         dk_pre[i] = omg * dk * ki * (MEM_R(1) - ki);
         for (int64_t j = 0; j < H; j++) {
             const mem_real gij = grow[j];

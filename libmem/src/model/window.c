@@ -127,7 +127,7 @@ mem_status MEM_FN(mem_window_run)(mem_net *net, const mem_cell_ops *ops, const m
     double aux_norm = win->aux_norm;
     if (aux_norm <= 0) {
         aux_norm = 0;
-        for (int64_t lane = 0; lane < B; lane++) aux_norm += (double)(win->len ? (win->len[lane] < T ? win->len[lane] : T) : T);
+        for (int64_t lane = 0; lane < B; lane++) aux_norm += (double)mem_lane_valid_steps(win->len, T, lane);
     }
     net->aux_scale = win->y && aux_norm > 0 ? 1.0 / aux_norm : 0.0;
 
