@@ -98,11 +98,14 @@ static void check_shape(int64_t n, int64_t d, int64_t pad) {
 }
 
 static void test_shapes(void) {
-    /* d crossing the 6-row and 16-column micro-tiles, the 48-column groups and the 48 x 288 tiles;
-     * n crossing the 128-row blocks */
-    static const int64_t shapes[][3] = {{1, 1, 0},    {5, 7, 3},     {127, 6, 0},   {128, 16, 1},
-                                        {129, 48, 0}, {300, 49, 5},  {333, 203, 0}, {257, 289, 2},
-                                        {40, 300, 0}, {1000, 97, 0}, {2, 577, 7}};
+    /* d crossing the 4-row and 24-column micro-tiles (1, 2 or 3 vectors left at the right edge,
+     * with and without the 8x8 pairs of strips), the 24-column groups and the 48 x 288 tiles; n
+     * crossing the 512-row blocks */
+    static const int64_t shapes[][3] = {{1, 1, 0},     {5, 7, 3},    {127, 6, 0},   {128, 16, 1},
+                                        {129, 48, 0},  {300, 49, 5}, {333, 203, 0}, {257, 289, 2},
+                                        {40, 300, 0},  {1000, 97, 0}, {2, 577, 7},  {511, 24, 0},
+                                        {512, 25, 1},  {513, 41, 0}, {1025, 56, 3}, {60, 512, 0},
+                                        {30, 1024, 0}, {700, 130, 0}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         check_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
 }

@@ -85,18 +85,28 @@ static mem_status finite_column_means(const char *fn, const char *name, const fl
     return st != MEM_OK ? st : mem_fail(MEM_ERR_ARG, "%s: %s has a column whose mean is not finite", fn, name);
 }
 
+/* Groups of the packed layout centred per pass over x: the column means of a chunk of 48 columns
+ * are taken in one read of its rows, then each group is written from cache (the chunk's n x 48
+ * floats fit in L2 for the n of a CKA). One group per pass (24 columns, 96 of each row's bytes)
+ * took 15-20 % longer: the rows' cache lines were only partly used. */
+#define CENTER_GROUPS 2
+
 /* x (n x d) centred into the columns [col0, col0 + d) of an n-row matrix in the syrk kernel's
- * packed layout, and its column means (checked finite). Taken one group's columns at a time, so
- * that the centring pass reads them from cache (a group's n x MEM_SYRK_GROUP floats fit in L2 for
- * the n of a CKA) and the writes are sequential. */
+ * packed layout, and its column means (checked finite); chunk by chunk (CENTER_GROUPS), so the
+ * writes are sequential. */
 static mem_status center_columns_packed(const char *fn, const char *name, const float *x, int64_t n,
                                         int64_t d, double *mean, float *packed, int64_t col0) {
-    for (int64_t j0 = 0; j0 < d; ) {
-        /* columns [j0, j1) of x share one group of the layout */
-        int64_t g = col0 + j0, j1 = min64(d, j0 + MEM_SYRK_GROUP - g % MEM_SYRK_GROUP);
-        MEM_CHECK(finite_column_means(fn, name, x, n, d, j0, j1, mean));
-        center_columns(x, n, d, j0, j1, mean, packed + mem_syrk_packed_index(n, 0, g), MEM_SYRK_GROUP);
-        j0 = j1;
+    for (int64_t c0 = 0; c0 < d; ) {
+        /* the chunk [c0, c1) ends on a group boundary of the layout (or at d) */
+        int64_t g0 = col0 + c0, c1 = min64(d, c0 + CENTER_GROUPS * MEM_SYRK_GROUP - g0 % MEM_SYRK_GROUP);
+        MEM_CHECK(finite_column_means(fn, name, x, n, d, c0, c1, mean));
+        for (int64_t j0 = c0; j0 < c1; ) {
+            /* columns [j0, j1) of x share one group */
+            int64_t g = col0 + j0, j1 = min64(c1, j0 + MEM_SYRK_GROUP - g % MEM_SYRK_GROUP);
+            center_columns(x, n, d, j0, j1, mean, packed + mem_syrk_packed_index(n, 0, g), MEM_SYRK_GROUP);
+            j0 = j1;
+        }
+        c0 = c1;
     }
     return MEM_OK;
 }
