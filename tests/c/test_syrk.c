@@ -164,8 +164,9 @@ static void test_strips(void) {
 }
 
 /* Block norms: the squared Frobenius norms of Z1^T Z1, Z2^T Z2 and Z1^T Z2 from the reference
- * entries (summed here in another order, so to 1e-13), for splits on and off group and tile
- * edges; the same bits for every thread count. */
+ * entries (summed here in another order, so to 1e-12), without and with column offsets (the
+ * entries less n o_i o_j), for splits on and off group and tile edges; the same bits for every
+ * thread count. */
 static void test_block_norms(void) {
     static const int64_t cases[][3] = {{300, 1, 1},  {5, 7, 3},    {129, 96, 48}, {257, 289, 100},
                                        {300, 700, 288}, {40, 300, 299}, {600, 100, 1}};
@@ -173,32 +174,41 @@ static void test_block_norms(void) {
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
         int64_t n = cases[s][0], d = cases[s][1], split = cases[s][2];
         matrix m = make_matrix(n, d);
-        double *g = make_c(d, d, 0.0);
+        double *g = make_c(d, d, 0.0), *offset = malloc((size_t)d * sizeof(double));
+        if (!offset) exit(2);
         mem_syrk_f32_acc64_ref(n, d, m.packed, 0, d, g, d);
-        double expect[3] = {0.0, 0.0, 0.0};
-        for (int64_t i = 0; i < d; i++)
-            for (int64_t j = 0; j < d; j++) {
-                double v = i <= j ? g[i * d + j] : g[j * d + i];
-                if (i < split && j < split) expect[0] += v * v;
-                else if (i >= split && j >= split) expect[1] += v * v;
-                else if (i < j) expect[2] += v * v; /* each cross entry once */
+        for (int64_t j = 0; j < d; j++) offset[j] = 0.3 * rand_uniform();
+        /* without and with column offsets: G_ij, then G_ij - n o_i o_j */
+        for (int with_offset = 0; with_offset < 2; with_offset++) {
+            const double *o = with_offset ? offset : NULL;
+            double expect[3] = {0.0, 0.0, 0.0};
+            for (int64_t i = 0; i < d; i++)
+                for (int64_t j = 0; j < d; j++) {
+                    double v = i <= j ? g[i * d + j] : g[j * d + i];
+                    if (o) v -= (double)n * o[i] * o[j];
+                    if (i < split && j < split) expect[0] += v * v;
+                    else if (i >= split && j >= split) expect[1] += v * v;
+                    else if (i < j) expect[2] += v * v; /* each cross entry once */
+                }
+            double one[3], many[3];
+            CHECK(mem_syrk_f32_block_norms(n, d, m.packed, split, o, one, 1) == 0);
+            for (int k = 0; k < 3; k++)
+                CHECK_MSG(fabs(one[k] - expect[k]) <= 1e-12 * expect[k], "n=%lld d=%lld split=%lld offset=%d: "
+                          "norm %d %.17g, expected %.17g", (long long)n, (long long)d, (long long)split,
+                          with_offset, k, one[k], expect[k]);
+            for (int h = 0; h < 3; h++) {
+                CHECK(mem_syrk_f32_block_norms(n, d, m.packed, split, o, many, threads[h]) == 0);
+                CHECK_MSG(memcmp(one, many, sizeof one) == 0, "n=%lld d=%lld: n_threads=%d changes the norms",
+                          (long long)n, (long long)d, threads[h]);
             }
-        double one[3], many[3];
-        CHECK(mem_syrk_f32_block_norms(n, d, m.packed, split, one, 1) == 0);
-        for (int k = 0; k < 3; k++)
-            CHECK_MSG(fabs(one[k] - expect[k]) <= 1e-13 * expect[k], "n=%lld d=%lld split=%lld: norm %d "
-                      "%.17g, expected %.17g", (long long)n, (long long)d, (long long)split, k, one[k], expect[k]);
-        for (int h = 0; h < 3; h++) {
-            CHECK(mem_syrk_f32_block_norms(n, d, m.packed, split, many, threads[h]) == 0);
-            CHECK_MSG(memcmp(one, many, sizeof one) == 0, "n=%lld d=%lld: n_threads=%d changes the norms",
-                      (long long)n, (long long)d, threads[h]);
         }
+        free(offset);
         free(g);
         free_matrix(&m);
     }
     double norms[3] = {1.0, 1.0, 1.0};
     float dummy = 0.0f;
-    CHECK(mem_syrk_f32_block_norms(0, 4, &dummy, 2, norms, 1) == 0 && norms[0] == 0.0 && norms[2] == 0.0);
+    CHECK(mem_syrk_f32_block_norms(0, 4, &dummy, 2, NULL, norms, 1) == 0 && norms[0] == 0.0 && norms[2] == 0.0);
 }
 
 /* No rows: the upper triangle is zero; no columns: nothing happens. */

@@ -248,6 +248,44 @@ def test_cka_properties():
         assert align.cka(X, X, kernel=kernel, debiased=debiased) == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e-40, 1e-25, 1e20, 3e37])
+def test_cka_any_finite_magnitude(scale):
+    """CKA does not change under isotropic scaling, so inputs whose float32 products would overflow
+    or underflow (|x| beyond about 2^+-63) still give the unit-scale value: libmem scales each input
+    by a power of two before the products. Feature form, Gram form, RBF and debiased."""
+    rng = np.random.default_rng(5)
+    for n, d in ((200, 6), (20, 30)):
+        X = rng.standard_normal((n, d)).astype(np.float32)
+        Y = (X[:, :3] @ rng.standard_normal((3, d)) + rng.standard_normal((n, d))).astype(np.float32)
+        Xs = (X.astype(np.float64) * scale).astype(np.float32)
+        for kw in ({}, {"kernel": "rbf"}, {"debiased": True}):
+            expected = align.cka(X, Y, **kw)
+            tol = 1e-4 if scale < 1e-38 else 1e-6  # denormal inputs keep fewer bits
+            assert align.cka(Xs, Y, **kw) == pytest.approx(expected, abs=tol), kw
+            assert align.cka(Xs, Xs, **kw) == pytest.approx(1.0, abs=tol), kw
+
+
+@pytest.mark.parametrize("layout", ["sorted", "step", "trend", "outlier"])
+def test_cka_offsets_and_orderings(layout):
+    """Columns far from zero, in orders that a sample of rows could misjudge (sorted, a step, a
+    trend, one outlier row): within 1e-6 of the float64 reference."""
+    rng = np.random.default_rng(6)
+    n, d1, d2 = 3000, 24, 30
+    X = rng.standard_normal((n, d1)).astype(np.float32)
+    if layout == "sorted":
+        X = np.sort(X, axis=0)
+    elif layout == "step":
+        X[: n // 3] += 40.0
+    elif layout == "trend":
+        X += np.linspace(0.0, 25.0, n, dtype=np.float32)[:, None]
+    else:
+        X[1234] = 500.0
+    Y = (X @ rng.standard_normal((d1, d2)) * 0.1 + rng.standard_normal((n, d2))).astype(np.float32)
+    X += (1e4 * np.arange(1, d1 + 1)).astype(np.float32)
+    for A, B in ((X, Y), (X[:40], Y[:40])):  # feature form and Gram form
+        assert abs(align.cka(A, B) - _cka_ref(A, B)) < 1e-6
+
+
 @settings(max_examples=25)
 @given(n=st.integers(4, 40), d1=st.integers(1, 6), d2=st.integers(1, 6), seed=st.integers(0, 2**31 - 1))
 def test_cka_hypothesis(n, d1, d2, seed):

@@ -9,10 +9,13 @@
  * order (RSA's dissimilarities are float64 from the start, see rdm). The GEMMs are deterministic
  * for any thread count, so the results are too.
  *
- * Linear CKA uses the feature-space form ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) on
- * column-centred data (d^2 n work) when d1 + d2 <= n, else the Gram form (n^2 d work). The three
- * products come from the symmetric Z^T Z, Z = [Xc | Yc], of which only the upper triangle is formed
- * (kernels/syrk.h: the centred data is written straight into its packed layout).
+ * Inputs reach the products shifted by a sampled mean and scaled by a power of two (shift_input):
+ * one pass over each input, and any finite magnitude works. Linear CKA uses the feature-space form
+ * ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) on column-centred data (d^2 n work) when
+ * d1 + d2 <= n, else the Gram form (n^2 d work). The three products come from the symmetric Z^T Z,
+ * Z = [Xc | Yc], of which only the upper triangle is formed (kernels/syrk.h: the shifted data is
+ * written straight into its packed layout, and the kernel centres exactly by the written columns'
+ * means).
  * RBF and debiased CKA work on n x n Gram matrices: K_ij = exp(-|xi - xj|^2 / (2 sigma^2 med)),
  * med the median of all n^2 squared distances (Kornblith's convention, diagonal included), and the
  * debiased estimator replaces the centred Gram matrices by their U-centred versions (zero
@@ -50,65 +53,118 @@ static void gemm_acc(int ta, int tb, int64_t m, int64_t nn, int64_t k, const flo
     }
 }
 
-/* Means of the columns [j0, j1) of x (n x d) into mean[j0, j1), in float64, summed in row order
- * (MEM_SIMD_CLONES: the AVX2 build adds four columns at a time, the same bits). */
-static MEM_SIMD_CLONES void column_means(const float *restrict x, int64_t n, int64_t d, int64_t j0,
-                                         int64_t j1, double *restrict mean) {
-    for (int64_t j = j0; j < j1; j++) mean[j] = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = j0; j < j1; j++) mean[j] += x[i * d + j];
-    for (int64_t j = j0; j < j1; j++) mean[j] /= (double)n;
+/* Rows of an input averaged for its shift (see shift_input): evenly spaced over all n rows, so
+ * that sorted or drifting inputs are sampled across their whole range. */
+#define SHIFT_SAMPLE 64
+
+/* shift[j] = the mean of column j of x (n x d) over SHIFT_SAMPLE evenly spaced rows (all rows
+ * when n is smaller), rounded to float32; acc holds d doubles. */
+static void sample_means(const float *x, int64_t n, int64_t d, double *acc, float *shift) {
+    int64_t rows = n < SHIFT_SAMPLE ? n : SHIFT_SAMPLE;
+    for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = x + r * n / rows * d;
+        for (int64_t j = 0; j < d; j++) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < d; j++) shift[j] = (float)(acc[j] / (double)rows);
 }
 
-/* The columns [j0, j1) of x (n x d) minus their float64 means, as float32, into out (row stride
- * ldo; column j0 at out[0]). */
-static MEM_SIMD_CLONES void center_columns(const float *restrict x, int64_t n, int64_t d, int64_t j0,
-                                           int64_t j1, const double *restrict mean,
-                                           float *restrict out, int64_t ldo) {
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = j0; j < j1; j++)
-            out[i * ldo + (j - j0)] = (float)((double)x[i * d + j] - mean[j]);
+/* out = x * scale - shift * scale for the columns [j0, j1) of x (n x d), at most MEM_SYRK_GROUP of
+ * them, into out (row stride ldo; column j0 at out[0]). The scale is a power of two, so this is
+ * x - shift rounded once and scaled exactly. Also the sums of out's columns (float32 over blocks of
+ * MEM_SYRK_BLOCK rows, the blocks added in float64) into sum[j0, j1); returns the largest |out|
+ * (the per-column maxima keep the loop a vector one; NaN is caught by the sums). */
+static MEM_SIMD_CLONES float shift_columns(const float *restrict x, int64_t n, int64_t d, int64_t j0,
+                                           int64_t j1, const float *restrict shift, float scale,
+                                           float *restrict out, int64_t ldo, double *restrict sum) {
+    float shifted[MEM_SYRK_GROUP], block[MEM_SYRK_GROUP], largest[MEM_SYRK_GROUP];
+    const int64_t w = j1 - j0;
+    for (int64_t j = 0; j < w; j++) {
+        shifted[j] = shift[j0 + j] * scale;
+        largest[j] = 0.0f;
+        sum[j0 + j] = 0.0;
+    }
+    for (int64_t b0 = 0; b0 < n; b0 += MEM_SYRK_BLOCK) {
+        int64_t b1 = min64(n, b0 + MEM_SYRK_BLOCK);
+        for (int64_t j = 0; j < w; j++) block[j] = 0.0f;
+        for (int64_t i = b0; i < b1; i++) {
+            const float *row = x + i * d + j0;
+            float *o = out + i * ldo;
+            for (int64_t j = 0; j < w; j++) {
+                float v = row[j] * scale - shifted[j], a = fabsf(v);
+                o[j] = v;
+                block[j] += v;
+                largest[j] = a > largest[j] ? a : largest[j];
+            }
+        }
+        for (int64_t j = 0; j < w; j++) sum[j0 + j] += (double)block[j];
+    }
+    float big = 0.0f;
+    for (int64_t j = 0; j < w; j++) big = largest[j] > big ? largest[j] : big;
+    return big;
 }
 
 static mem_status check_matrix(const char *fn, const char *name, const float *x, int64_t n, int64_t d);
 
-/* Means of the columns [j0, j1) of x (n x d), and their finiteness: a mean is finite exactly when
- * every entry of its column is (a float64 sum of float32 values cannot overflow for any n that
- * check_sizes allows), so the whole of x is scanned again only to name the culprit. */
-static mem_status finite_column_means(const char *fn, const char *name, const float *x, int64_t n,
-                                      int64_t d, int64_t j0, int64_t j1, double *mean) {
-    column_means(x, n, d, j0, j1, mean);
-    int finite = 1;
-    for (int64_t j = j0; j < j1; j++) finite &= isfinite(mean[j]) != 0;
-    if (finite) return MEM_OK;
-    mem_status st = check_matrix(fn, name, x, n, d);
-    return st != MEM_OK ? st : mem_fail(MEM_ERR_ARG, "%s: %s has a column whose mean is not finite", fn, name);
+/* Where the shifted inputs' largest magnitude must lie for float32 products and their sums to
+ * neither overflow nor lose bits to underflow (squares within 2^-80 .. 2^80). */
+#define SAFE_MAGNITUDE 0x1p40
+
+/* Where shift_input writes an input: the syrk kernel's packed layout (col0: the input's first
+ * column there) or a row-major n x d matrix (col0 = -1, row stride ldo = d). */
+typedef struct centred_out {
+    float *base;
+    int64_t ldo;
+    int64_t col0;
+} centred_out;
+
+static float *out_columns(const centred_out *o, int64_t n, int64_t j) {
+    return o->col0 >= 0 ? o->base + mem_syrk_packed_index(n, 0, o->col0 + j) : o->base + j;
 }
 
-/* Groups of the packed layout centred per pass over x: the column means of a chunk of 48 columns
- * are taken in one read of its rows, then each group is written from cache (the chunk's n x 48
- * floats fit in L2 for the n of a CKA). One group per pass (24 columns, 96 of each row's bytes)
- * took 15-20 % longer: the rows' cache lines were only partly used. */
-#define CENTER_GROUPS 2
-
-/* x (n x d) centred into the columns [col0, col0 + d) of an n-row matrix in the syrk kernel's
- * packed layout, and its column means (checked finite); chunk by chunk (CENTER_GROUPS), so the
- * writes are sequential. */
-static mem_status center_columns_packed(const char *fn, const char *name, const float *x, int64_t n,
-                                        int64_t d, double *mean, float *packed, int64_t col0) {
-    for (int64_t c0 = 0; c0 < d; ) {
-        /* the chunk [c0, c1) ends on a group boundary of the layout (or at d) */
-        int64_t g0 = col0 + c0, c1 = min64(d, c0 + CENTER_GROUPS * MEM_SYRK_GROUP - g0 % MEM_SYRK_GROUP);
-        MEM_CHECK(finite_column_means(fn, name, x, n, d, c0, c1, mean));
-        for (int64_t j0 = c0; j0 < c1; ) {
-            /* columns [j0, j1) of x share one group */
-            int64_t g = col0 + j0, j1 = min64(c1, j0 + MEM_SYRK_GROUP - g % MEM_SYRK_GROUP);
-            center_columns(x, n, d, j0, j1, mean, packed + mem_syrk_packed_index(n, 0, g), MEM_SYRK_GROUP);
+/* x (n x d) as the products take it: each column minus its sampled mean (sample_means), times a
+ * power of two. Every CKA variant is unchanged when an input is translated or scaled isotropically,
+ * and the exact centring comes later in float64 (the syrk kernel's col_offset; center_gram), so
+ * the shift only has to be near the mean for the float32 products to keep their precision. The
+ * scale is 1 unless the largest shifted value lies beyond SAFE_MAGNITUDE either way, then it brings
+ * that value into [0.5, 1): inputs of any finite magnitude work. One pass over x (a second one for
+ * the scaled case), a group's columns at a time; offset[j] = the mean of the written column j (also
+ * the scratch of sample_means). The finiteness check rides on the sums: x is scanned again only to
+ * name a culprit. */
+static mem_status shift_input(const char *fn, const char *name, const float *x, int64_t n, int64_t d,
+                              const centred_out *o, float *shift, double *offset) {
+    sample_means(x, n, d, offset, shift);
+    float scale = 1.0f;
+    for (int pass = 0; pass < 2; pass++) {
+        float big = 0.0f;
+        for (int64_t j0 = 0; j0 < d; ) {
+            /* columns [j0, j1) share a group of the syrk layout (row-major: any GROUP of them) */
+            int64_t g = o->col0 >= 0 ? o->col0 + j0 : j0;
+            int64_t j1 = min64(d, j0 + MEM_SYRK_GROUP - g % MEM_SYRK_GROUP);
+            float piece = shift_columns(x, n, d, j0, j1, shift, scale, out_columns(o, n, j0), o->ldo, offset);
+            big = piece > big ? piece : big;
             j0 = j1;
         }
-        c0 = c1;
+        int finite = 1;
+        for (int64_t j = 0; j < d; j++) finite &= isfinite(offset[j]) != 0;
+        if (!finite) {
+            MEM_CHECK(check_matrix(fn, name, x, n, d));
+            /* finite entries whose float32 sums overflowed: scale them down by their largest */
+            float top = 0.0f;
+            for (int64_t q = 0; q < n * d; q++) top = fabsf(x[q]) > top ? fabsf(x[q]) : top;
+            big = top * scale;
+        } else if (big <= SAFE_MAGNITUDE && (big >= 1.0 / SAFE_MAGNITUDE || big == 0.0f)) {
+            for (int64_t j = 0; j < d; j++) offset[j] /= (double)n;
+            return MEM_OK;
+        }
+        if (pass == 1) break;
+        int exponent;
+        frexp((double)big, &exponent);
+        /* 2^-exponent, kept a normal float32 (denormal inputs stay imprecise) */
+        exponent = exponent < -125 ? -125 : exponent > 126 ? 126 : exponent;
+        scale = ldexpf(1.0f, -exponent);
     }
-    return MEM_OK;
+    return mem_fail(MEM_ERR_NUMERIC, "%s: %s spans too wide a range of magnitudes for float32 products", fn, name);
 }
 
 /* Zero the columns of the packed layout's last group that lie past column d. */
@@ -250,32 +306,31 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     size_t zlen = feature ? (size_t)mem_syrk_packed_len(n, d1 + d2) : (size_t)(n * d1);
     float *xc = feature ? mem_alloc_uninit(zlen, sizeof(float)) : mem_alloc_zeroed(zlen, sizeof(float));
     float *yc = feature ? NULL : mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
-    /* column means of x then y; later (Gram form) the Gram matrices' row means */
+    /* the shifted columns' means, x's then y's (shift_input); later (Gram form) the Gram matrices'
+     * row means */
     double *mean = mem_alloc_zeroed((size_t)(d1 + d2 > n ? d1 + d2 : n), sizeof(double));
+    float *shift = mem_alloc_uninit((size_t)(d1 + d2), sizeof(float));
     size_t accn = (size_t)(n * n);
     double *acc = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
     double *acc2 = feature ? NULL : mem_alloc_zeroed(accn, sizeof(double));
     double *work = (!feature && kernel == MEM_CKA_RBF) ? mem_alloc_zeroed(accn, sizeof(double)) : NULL;
     float *tmp = feature ? NULL : mem_alloc_zeroed(accn, sizeof(float));
     mem_status st = MEM_OK;
-    if (!xc || !mean || (!feature && (!acc || !yc || !acc2 || !tmp || (kernel == MEM_CKA_RBF && !work))))
+    if (!xc || !mean || !shift || (!feature && (!acc || !yc || !acc2 || !tmp || (kernel == MEM_CKA_RBF && !work))))
         goto nomem;
-    /* the finiteness check rides on the column means (see finite_column_means) */
     double hsic, nx, ny;
+    const centred_out x_out = {xc, feature ? MEM_SYRK_GROUP : d1, feature ? 0 : -1};
+    const centred_out y_out = {feature ? xc : yc, feature ? MEM_SYRK_GROUP : d2, feature ? d1 : -1};
+    if ((st = shift_input(fn, "x", x, n, d1, &x_out, shift, mean)) != MEM_OK) goto done;
+    if ((st = shift_input(fn, "y", y, n, d2, &y_out, shift + d1, mean + d1)) != MEM_OK) goto done;
     if (feature) {
-        if ((st = center_columns_packed(fn, "x", x, n, d1, mean, xc, 0)) != MEM_OK) goto done;
-        if ((st = center_columns_packed(fn, "y", y, n, d2, mean + d1, xc, d1)) != MEM_OK) goto done;
         zero_packed_padding(xc, n, d1 + d2);
         double norms[3];
-        if (mem_syrk_f32_block_norms(n, d1 + d2, xc, d1, norms, nt) != 0) goto nomem;
+        if (mem_syrk_f32_block_norms(n, d1 + d2, xc, d1, mean, norms, nt) != 0) goto nomem;
         nx = sqrt(norms[0]);
         ny = sqrt(norms[1]);
         hsic = norms[2];
     } else {
-        if ((st = finite_column_means(fn, "x", x, n, d1, 0, d1, mean)) != MEM_OK) goto done;
-        if ((st = finite_column_means(fn, "y", y, n, d2, 0, d2, mean + d1)) != MEM_OK) goto done;
-        center_columns(x, n, d1, 0, d1, mean, xc, d1);
-        center_columns(y, n, d2, 0, d2, mean + d1, yc, d2);
         int rbf = kernel == MEM_CKA_RBF;
         if ((st = gram(xc, n, d1, rbf, sigma, acc, work, tmp, nt)) != MEM_OK) goto done;
         if ((st = gram(yc, n, d2, rbf, sigma, acc2, work, tmp, nt)) != MEM_OK) goto done;
@@ -298,6 +353,7 @@ done:
     mem_free_aligned(xc);
     mem_free_aligned(yc);
     mem_free_aligned(mean);
+    mem_free_aligned(shift);
     mem_free_aligned(acc);
     mem_free_aligned(acc2);
     mem_free_aligned(work);

@@ -67,10 +67,12 @@ typedef struct syrk_out {
     double *c;
     int64_t ldc;
     int64_t split;
-    double *tile_sums; /* 3 per tile */
+    double *tile_sums;        /* 3 per tile */
+    const double *col_offset; /* or NULL (mem_syrk_f32_block_norms) */
+    double n_rows;
 } syrk_out;
 
-static void tile_finish(const double *ct, int64_t i0, int64_t mt, int64_t j0, int64_t jt, int64_t ntl,
+static void tile_finish(double *ct, int64_t i0, int64_t mt, int64_t j0, int64_t jt, int64_t ntl,
                         const syrk_out *out, int64_t t) {
     if (out->c) {
         for (int64_t r = 0; r < mt; r++) {
@@ -89,7 +91,11 @@ static void tile_finish(const double *ct, int64_t i0, int64_t mt, int64_t j0, in
     for (int64_t r = 0; r < mt; r++) {
         int64_t i = i0 + r, lo = i > jt ? i : jt;
         if (lo >= j1) continue;
-        const double *row = ct + r * TN; /* row[j - jt]: entry (i, j) */
+        double *row = ct + r * TN; /* row[j - jt]: entry (i, j) */
+        if (out->col_offset) {
+            const double scaled = out->n_rows * out->col_offset[i], *offset = out->col_offset + jt;
+            for (int64_t q = lo - jt; q < ntl; q++) row[q] -= scaled * offset[q];
+        }
         double *own = i < split ? &sxx : &syy;
         if (lo == i) {
             *own += row[i - jt] * row[i - jt];
@@ -169,7 +175,7 @@ void mem_syrk_f32_acc64(int64_t n, int64_t d, const float *packed, int64_t j0, i
         }
         return;
     }
-    const syrk_out out = {c, ldc, 0, NULL};
+    const syrk_out out = {c, ldc, 0, NULL, NULL, 0.0};
     int fast = use_fast(j0);
     if (fast && tile_loop(n, packed, j0, j1, 1, mem_threads_for(n_threads, n * j1 * (j1 - j0)), &out) == 0)
         return;
@@ -177,13 +183,13 @@ void mem_syrk_f32_acc64(int64_t n, int64_t d, const float *packed, int64_t j0, i
 }
 
 int mem_syrk_f32_block_norms(int64_t n, int64_t d, const float *packed, int64_t split,
-                             double norms[3], int n_threads) {
+                             const double *col_offset, double norms[3], int n_threads) {
     norms[0] = norms[1] = norms[2] = 0.0;
     if (n <= 0 || d <= 0) return 0;
     int64_t n_tiles = (d + TM - 1) / TM * ((d + TN - 1) / TN);
     double *tile_sums = malloc((size_t)n_tiles * 3 * sizeof(double));
     if (!tile_sums) return -1;
-    const syrk_out out = {NULL, 0, split, tile_sums};
+    const syrk_out out = {NULL, 0, split, tile_sums, col_offset, (double)n};
     int st = tile_loop(n, packed, 0, d, use_fast(0), mem_threads_for(n_threads, n * d * d), &out);
     /* tile order, whatever thread computed the tile */
     for (int64_t t = 0; st == 0 && t < n_tiles; t++)

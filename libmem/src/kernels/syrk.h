@@ -51,9 +51,12 @@ void mem_syrk_f32_acc64(int64_t n, int64_t d, const float *packed, int64_t j0, i
  * mem_syrk_f32_acc64 forms it (the same bits) and never stored; its square is added in float64 to
  * its tile's sums (a diagonal entry once, one of Z1^T Z1 or Z2^T Z2 twice for its mirror image),
  * the tiles in a fixed order, so the result does not depend on the thread count either.
+ * col_offset (d values, or NULL): G is taken as the Gram product of the columns minus these
+ * constants, G_ij - n o_i o_j (in float64, before squaring): with o the columns' means, the
+ * product of the exactly centred columns, whatever shift they were stored with.
  * Returns 0, or -1 (norms zero) when the work memory cannot be allocated. */
 int mem_syrk_f32_block_norms(int64_t n, int64_t d, const float *packed, int64_t split,
-                             double norms[3], int n_threads);
+                             const double *col_offset, double norms[3], int n_threads);
 
 /* The portable path (plain loops with fmaf): the reference the tests compare the fast path with. */
 void mem_syrk_f32_acc64_ref(int64_t n, int64_t d, const float *packed, int64_t j0, int64_t j1,
