@@ -6,7 +6,7 @@ Uniform random float64 costs, one thread (set before numpy loads), median of R r
 against the peers measured in the same run; `lap` runs once at n > 2000 (seconds per run).
 Prints a markdown table.
 
-    python bench/align.py [--repeats 5] [--sizes 1000 2000 4000] [--quick]
+    python bench/align.py [--repeats 5] [--sizes 1000 2000 4000] [--cka-repeats 15] [--quick]
 """
 from __future__ import annotations
 
@@ -113,12 +113,14 @@ def main():
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
     p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (smoke run)")
     p.add_argument("--skip-cka", action="store_true")
+    p.add_argument("--cka-repeats", type=int, default=15,
+                   help="rounds of the CKA race (a few ms each: more rounds steady the median)")
     args = p.parse_args()
     if args.quick:
         args.sizes, args.repeats = [300, 600], 3
     bench_assignment(args.sizes, args.repeats)
     if not args.skip_cka:
-        bench_cka(args.repeats, n=600 if args.quick else 2000,
+        bench_cka(args.repeats if args.quick else args.cka_repeats, n=600 if args.quick else 2000,
                   dims=(64,) if args.quick else (256, 512))
 
 
