@@ -107,7 +107,7 @@ def bench_cka(repeats, n=2000, dims=(256, 512)):
     print()
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
@@ -115,7 +115,7 @@ def main():
     p.add_argument("--skip-cka", action="store_true")
     p.add_argument("--cka-repeats", type=int, default=15,
                    help="rounds of the CKA race (a few ms each: more rounds steady the median)")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.repeats = [300, 600], 3
     bench_assignment(args.sizes, args.repeats)
