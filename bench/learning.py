@@ -166,11 +166,14 @@ SETTINGS: Dict[Tuple[str, str], Dict[str, Any]] = {
     # 100 epochs) 1000 epochs diverge to the 0.146 baseline and 300 give 0.036 / 0.042 / 0.038 / 0.042 /
     # 0.044 (0.053 / 0.038 / 0.046 / 0.041 / 0.045 with memory_decay 0.995); adding at lr 0.01
     ("mackey_glass", "sgw_amn"): dict(_STREAM, learning_rate=0.03, cell_params=dict(memory_decay=0.99)),
-    # NARMA10 stays at 0.64-0.87 whatever the setting (sparsity 0, lr 0.01/0.03, workspace 64, k 4/64,
+    # NARMA10 stays at 0.61-0.87 whatever the setting (sparsity 0, lr 0.01/0.03, workspace 64, k 4/64,
     # temperature 0.1/2, workspace_memory 0.5, output_memory, bptt 64, hidden 64, 1000 epochs, W_in
-    # initialised 3x or 10x larger; a 60-setting random search over the cell's and the training's
-    # options: best 0.644)
-    ("narma10", "sgw_amn"): dict(_STREAM, epochs=300),
+    # initialised 3x or 10x larger; random searches over about 100 settings of the cell's and the
+    # training's options, seed 0: best 0.606, the setting below; longer windows help, and the
+    # figures flatten just above 0.6)
+    ("narma10", "sgw_amn"): dict(_STREAM, learning_rate=0.02, bptt=128, batch_size=16, output_memory=True,
+                                 cell_params=dict(n_candidates=256, workspace_size=64, k=8, temperature=2.0,
+                                                  workspace_memory=0.9, sparsity=0.0, memory_decay=0.99)),
     ("adding", "sgw_amn"): dict(hidden_size=32, epochs=12, batch_size=32, learning_rate=0.01),
     # NDM: 200 epochs on Mackey-Glass; NARMA10 wants a smaller step (lr 0.003, 1000 epochs: 0.483;
     # at the default 0.03: 0.70; bench/learning_rate_sweep.md)
