@@ -16,12 +16,17 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scipy.optimize import linear_sum_assignment as scipy_lsa  # noqa: E402
 
 from memnative import align  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers import assignment_peers, numpy_linear_cka  # noqa: E402
 
 
 def _race(fns, repeats, once=()):
@@ -41,23 +46,8 @@ def _race(fns, repeats, once=()):
     return {k: (float(np.median(v)), min(v), max(v)) for k, v in times.items()}
 
 
-def _peers():
-    peers = {"scipy": scipy_lsa}
-    try:
-        import lapjv
-        peers["lapjv"] = lambda c: lapjv.lapjv(c)
-    except ImportError:
-        pass
-    try:
-        import lap
-        peers["lap"] = lambda c: lap.lapjv(c)
-    except ImportError:
-        pass
-    return peers
-
-
 def bench_assignment(sizes, repeats):
-    peers = _peers()
+    peers = assignment_peers()
     rows = []
     for n in sizes:
         cost = np.random.default_rng(n).random((n, n))
@@ -79,14 +69,6 @@ def bench_assignment(sizes, repeats):
         ratios = [f"{res[k][0] / res['memnative'][0]:.2f}x" for k in names[1:]]
         print(f"| {n} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     print()
-
-
-def numpy_linear_cka(X, Y):
-    X = X - X.mean(axis=0, dtype=np.float32)
-    Y = Y - Y.mean(axis=0, dtype=np.float32)
-    xx = np.linalg.norm(X.T @ X)
-    yy = np.linalg.norm(Y.T @ Y)
-    return float(np.linalg.norm(Y.T @ X) ** 2 / (xx * yy))
 
 
 def bench_cka(repeats, n=2000, dims=(256, 512)):

@@ -8,6 +8,10 @@ per round) so that a shared machine's load hits them alike:
 - GEMM: float32 GFLOP/s of ``mem_sgemm`` against numpy's matmul (OpenBLAS) at 256³, 1024³, the
   32×128 @ 128×512 RNN step and the transposed-A Gram product of linear CKA (Xᵀ X, X 2000×512);
   at 1024³ also both libraries' 2-thread scaling.
+- Alignment, one thread: ``align.linear_sum_assignment`` against scipy and ``lapjv`` (when
+  installed) on uniform random float64 costs (each run checks the optimal totals agree), and
+  ``align.cka`` against numpy's float32 feature form (``bench/peers.py``); ``bench/align.py``
+  has the longer tables.
 - Recurrent training and inference throughput (step·samples/s) with input 10, seq 100, MSE head at
   every step, Adam (AdamW with weight decay 0 in libmem; constant learning rate, no clipping on
   either side), full BPTT: every libmem cell at 1 and 2 threads (through the estimators' cffi
@@ -19,8 +23,8 @@ work until it lasts a minimum time (calibrated once). Ratios are between medians
 Each configuration's memory is estimated first and skipped above ``--mem-cap-mb``, with the reason.
 
 Writes ``<out>/<date>-<host>.json``, ``<out>/<date>-<host>.md`` (tables with ratios and the
-acceptance checks of issue 6) and ``<out>/<date>-<host>.png`` (chart); ``--readme`` also replaces
-the README's Performance section between its marker comments.
+acceptance checks of issues 6 and 7) and ``<out>/<date>-<host>.png`` (chart); ``--readme`` also
+replaces the README's Performance section between its marker comments.
 """
 from __future__ import annotations
 
@@ -55,7 +59,7 @@ README_END = "<!-- performance:end -->"
 MODES: Dict[str, Dict[str, Any]] = {
     "smoke": {"kinds": ["pmrc", "amrc"], "grid": [(16, 8)], "seq": 20, "min_time": 0.005,
               "repeats": 5, "gemm": [(64, 64, 64, 0)], "peers": ["rnn"], "threads": [1, 2],
-              "mem_cap_mb": 512},
+              "mem_cap_mb": 512, "assignment": [100], "cka": [(200, 16)]},
     # quick: the acceptance configurations (AMN and its twin only up to hidden 128, where the
     # targets are; nn.RNN as the one torch peer), the cousins at hidden 32; under 3 minutes.
     "quick": {"kinds": ["pmrc", "amrc", "amn"], "grid": [(32, 32), (128, 32), (512, 32)],
@@ -64,13 +68,15 @@ MODES: Dict[str, Dict[str, Any]] = {
               "seq": SEQ_LEN, "min_time": 0.04, "repeats": 5,
               "gemm": [(256, 256, 256, 0), (1024, 1024, 1024, 0), (32, 512, 128, 0),
                        (512, 512, 2000, 1)],
-              "peers": ["rnn"], "threads": [1, 2], "mem_cap_mb": 2048},
+              "peers": ["rnn"], "threads": [1, 2], "mem_cap_mb": 2048,
+              "assignment": [1000, 2000], "cka": [(2000, 256), (2000, 512)]},
     "full": {"kinds": ["pmrc", "pmrc_gates", "amrc", "amn", "dtpn", "hyper_amn", "ndm", "sgw_amn"],
              "grid": [(h, b) for h in (32, 128, 512) for b in (1, 32, 256)],
              "seq": SEQ_LEN, "min_time": 0.1, "repeats": 7,
              "gemm": [(256, 256, 256, 0), (1024, 1024, 1024, 0), (32, 512, 128, 0),
                       (512, 512, 2000, 1), (256, 256, 2000, 1), (2048, 2048, 2048, 0)],
-             "peers": ["rnn", "gru", "lstm"], "threads": [1, 2], "mem_cap_mb": 4096},
+             "peers": ["rnn", "gru", "lstm"], "threads": [1, 2], "mem_cap_mb": 4096,
+             "assignment": [1000, 2000, 4000], "cka": [(2000, 256), (2000, 512)]},
 }
 
 # Estimator classes and twin options per benchmarked cell ("pmrc_gates": PMRC with its gates).
@@ -152,6 +158,44 @@ def bench_gemm(shapes: Sequence[Tuple[int, int, int, int]], repeats: int, min_ti
             rows.append({"m": m, "n": n, "k": k, "trans_a": ta, "threads": nt,
                          "max_rel_diff": err, **{k2: v for k2, v in res.items()}})
     return rows
+
+
+# ---- alignment ----------------------------------------------------------------------------------
+
+def bench_align(mode: Dict[str, Any], repeats: int, min_time: float) -> Dict[str, List[Dict[str, Any]]]:
+    """Calls per second of the assignment solver and linear CKA against their peers, one thread."""
+    from threadpoolctl import threadpool_limits
+
+    from memnative import align
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from peers import assignment_peers, numpy_linear_cka
+
+    out: Dict[str, List[Dict[str, Any]]] = {"assignment": [], "cka": []}
+    peers = assignment_peers(slow=False)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for n in mode["assignment"]:
+            cost = np.random.default_rng(n).random((n, n))
+            ours = cost[align.linear_sum_assignment(cost)].sum()
+            ref = cost[peers["scipy"](cost)].sum()
+            if abs(ours - ref) > 1e-9 * abs(ref):
+                raise SystemExit(f"assignment n={n}: memnative's total {ours} differs from scipy's {ref}")
+            fns = {"libmem": lambda c=cost: align.linear_sum_assignment(c)}
+            fns.update({name: (lambda f=f, c=cost: f(c)) for name, f in peers.items()})
+            res = race(fns, {k: 1.0 for k in fns}, repeats, min_time)
+            out["assignment"].append({"n": n, **res})
+        for n, d in mode["cka"]:
+            rng = np.random.default_rng(d)
+            X = rng.standard_normal((n, d), dtype=np.float32)
+            Y = (X @ rng.standard_normal((d, d), dtype=np.float32) * 0.1
+                 + rng.standard_normal((n, d), dtype=np.float32))
+            exact = numpy_linear_cka(X.astype(np.float64), Y.astype(np.float64))
+            diff = abs(align.cka(X, Y, n_threads=1) - exact)
+            res = race({"libmem": lambda: align.cka(X, Y, n_threads=1),
+                        "numpy": lambda: numpy_linear_cka(X, Y)},
+                       {"libmem": 1.0, "numpy": 1.0}, repeats, min_time)
+            out["cka"].append({"n": n, "d": d, "abs_diff_float64": diff, **res})
+    return out
 
 
 # ---- recurrent backends -------------------------------------------------------------------------
@@ -442,6 +486,30 @@ def acceptance(res: Dict[str, Any]) -> List[Tuple[str, float, float, bool]]:
     return out
 
 
+def align_acceptance(res: Dict[str, Any]) -> List[Tuple[str, float, float, bool]]:
+    """Issue 7's speed figures that this run measured (ratios of calls per second)."""
+    out: List[Tuple[str, float, float, bool]] = []
+    for r in res.get("align", {}).get("assignment", []):
+        if r["n"] not in (1000, 2000, 4000):
+            continue
+        v = r["libmem"]["median"] / r["scipy"]["median"]
+        out.append((f"assignment n = {r['n']} vs scipy", v, 4.0, v >= 4.0))
+        if "lapjv" in r:
+            v = r["libmem"]["median"] / r["lapjv"]["median"]
+            out.append((f"assignment n = {r['n']} vs lapjv (no slower than 1.05x its time)", v,
+                        1 / 1.05, v >= 1 / 1.05))
+    for r in res.get("align", {}).get("cka", []):
+        if (r["n"], r["d"]) in ((2000, 256), (2000, 512)):
+            v = r["libmem"]["median"] / r["numpy"]["median"]
+            out.append((f"linear CKA n = {r['n']}, d = {r['d']} vs numpy float32", v, 1.0, v >= 1.0))
+    return out
+
+
+def _ms(r: Dict[str, Any]) -> str:
+    """Milliseconds per call (median, min-max) from a race row in calls per second."""
+    return f"{1e3 / r['median']:.2f} ({1e3 / r['max']:.2f}–{1e3 / r['min']:.2f})"
+
+
 def markdown(res: Dict[str, Any]) -> str:
     m = res["meta"]
     lines = [f"## Speed: {m['date']} on {m['host']} ({m['mode']})", "",
@@ -462,6 +530,28 @@ def markdown(res: Dict[str, Any]) -> str:
         lines.append(f"| {shape} | {r['threads']} | {_fmt(r['libmem'], 1, 1)} | "
                      f"{_fmt(r['numpy'], 1, 1)} | "
                      f"{r['libmem']['median'] / r['numpy']['median']:.2f}x |")
+    al = res.get("align", {})
+    if al.get("assignment") or al.get("cka"):
+        checks = align_acceptance(res)
+        if checks:
+            lines += ["", "### Acceptance (issue 7)", "", "| check | measured | target | |",
+                      "|---|---|---|---|"]
+            for what, v, target, ok in checks:
+                lines.append(f"| {what} | {v:.2f}x | ≥ {target:.3g}x | {'met' if ok else 'NOT met'} |")
+        peers = [k for k in ("scipy", "lapjv") if al.get("assignment") and k in al["assignment"][0]]
+        lines += ["", "### Assignment, uniform random float64, 1 thread, ms per call", "",
+                  "| n | libmem | " + " | ".join(peers) + " | " + " | ".join(f"{k} / libmem" for k in peers)
+                  + " |", "|---" * (2 + 2 * len(peers)) + "|"]
+        for r in al.get("assignment", []):
+            lines.append(f"| {r['n']} | {_ms(r['libmem'])} | " + " | ".join(_ms(r[k]) for k in peers) + " | "
+                         + " | ".join(f"{r['libmem']['median'] / r[k]['median']:.2f}x" for k in peers) + " |")
+        lines += ["", "### Linear CKA, float32, 1 thread, ms per call", "",
+                  "| n | d | libmem | numpy | numpy / libmem | abs diff vs float64 |",
+                  "|---|---|---|---|---|---|"]
+        for r in al.get("cka", []):
+            lines.append(f"| {r['n']} | {r['d']} | {_ms(r['libmem'])} | {_ms(r['numpy'])} | "
+                         f"{r['libmem']['median'] / r['numpy']['median']:.2f}x | "
+                         f"{r['abs_diff_float64']:.1e} |")
     for what in ("train", "infer"):
         lines += ["", f"### {'Training' if what == 'train' else 'Inference'} throughput, "
                   f"k step·samples/s (input {N_INPUTS}, seq {res['meta']['seq']})", "",
@@ -574,6 +664,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     p.add_argument("--mem-cap-mb", type=float, default=None)
     p.add_argument("--no-gemm", action="store_true")
     p.add_argument("--no-rnn", action="store_true")
+    p.add_argument("--no-align", action="store_true")
     p.add_argument("--readme", action="store_true", help="rewrite README.md's Performance section")
     args = p.parse_args(argv)
     mode_name = args.mode or "quick"
@@ -593,12 +684,17 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     res["gemm"] = [] if args.no_gemm else bench_gemm(mode["gemm"], repeats, min_time,
                                                      mode["threads"])
     log("gemm done")
+    res["align"] = ({"assignment": [], "cka": []} if args.no_align
+                    else bench_align(mode, repeats, min_time))
+    log("alignment done")
     res["rnn"], notes = ([], []) if args.no_rnn else bench_rnn(mode, repeats, min_time, cap, log)
     res["meta"]["notes"] = notes
     res["meta"]["load_after"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     res["meta"]["seconds"] = round(time.perf_counter() - t0, 1)
     res["acceptance"] = [{"check": w, "measured": v, "target": t, "met": ok}
                          for w, v, t, ok in acceptance(res)]
+    res["acceptance_align"] = [{"check": w, "measured": v, "target": t, "met": ok}
+                               for w, v, t, ok in align_acceptance(res)]
     args.out.mkdir(parents=True, exist_ok=True)
     stem = (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H%M") + "-"
             + socket.gethostname() + ("" if mode_name == "full" else f"-{mode_name}"))

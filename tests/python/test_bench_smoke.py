@@ -1,4 +1,5 @@
-"""The speed harness runs end to end (bench/run.py --smoke) and writes its three reports.
+"""The speed harness runs end to end (bench/run.py --smoke: GEMM, alignment, recurrent cells) and
+writes its three reports.
 
 No wall-clock figure is asserted (DESIGN §7): the test checks that every backend produced a
 positive median within its min-max, that libmem's GEMM agrees with numpy's, and that the
@@ -35,3 +36,12 @@ def test_bench_smoke(tmp_path: Path) -> None:
     for r in measured:
         assert 0 < r["min"] <= r["median"] <= r["max"], r
     assert "| libmem:pmrc:1t |" in stems[".md"].read_text(encoding="utf-8")
+    # the alignment section: the solver and CKA against their peers, one row each at smoke size
+    align = res["align"]
+    assert [r["n"] for r in align["assignment"]] == [100] and len(align["cka"]) == 1, align
+    for r in align["assignment"] + align["cka"]:
+        for side in [k for k in r if isinstance(r[k], dict)]:
+            assert 0 < r[side]["min"] <= r[side]["median"] <= r[side]["max"], (side, r)
+    assert {"libmem", "scipy"} <= set(align["assignment"][0]) and "numpy" in align["cka"][0]
+    assert align["cka"][0]["abs_diff_float64"] < 1e-6
+    assert "### Linear CKA" in stems[".md"].read_text(encoding="utf-8")
