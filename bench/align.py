@@ -21,12 +21,11 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from scipy.optimize import linear_sum_assignment as scipy_lsa  # noqa: E402
 
 from memnative import align  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import assignment_peers, numpy_linear_cka  # noqa: E402
+from peers import assignment_peers, checked_cost, cka_error, cka_pair, numpy_linear_cka  # noqa: E402
 
 
 def _race(fns, repeats, once=()):
@@ -50,10 +49,7 @@ def bench_assignment(sizes, repeats):
     peers = assignment_peers()
     rows = []
     for n in sizes:
-        cost = np.random.default_rng(n).random((n, n))
-        ref = cost[scipy_lsa(cost)].sum()
-        got = cost[align.linear_sum_assignment(cost)].sum()
-        assert abs(got - ref) <= 1e-9 * abs(ref), (got, ref)
+        cost = checked_cost(n)
         fns = {"memnative": lambda: align.linear_sum_assignment(cost)}
         for name, fn in peers.items():
             fns[name] = (lambda f: (lambda: f(cost)))(fn)
@@ -76,14 +72,11 @@ def bench_cka(repeats, n=2000, dims=(256, 512)):
     print("| d | memnative s (min-max) | numpy s (min-max) | numpy / memnative | |diff| |")
     print("|---|---|---|---|---|")
     for d in dims:
-        rng = np.random.default_rng(d)
-        X = rng.standard_normal((n, d), dtype=np.float32)
-        Y = (X @ rng.standard_normal((d, d), dtype=np.float32) * 0.1
-             + rng.standard_normal((n, d), dtype=np.float32))
+        X, Y = cka_pair(n, d)
         res = _race({"memnative": lambda: align.cka(X, Y, n_threads=1),
                      "numpy": lambda: numpy_linear_cka(X, Y)}, repeats)
         ours, ref = res["memnative"], res["numpy"]
-        diff = abs(align.cka(X, Y) - numpy_linear_cka(X.astype(np.float64), Y.astype(np.float64)))
+        diff = cka_error(X, Y)
         print(f"| {d} | {ours[0]:.4f} ({ours[1]:.4f}-{ours[2]:.4f}) | {ref[0]:.4f} "
               f"({ref[1]:.4f}-{ref[2]:.4f}) | {ref[0] / ours[0]:.2f}x | {diff:.1e} |")
     print()
