@@ -304,8 +304,9 @@ mem_status mem_cka(const float *x, const float *y, int64_t n, int64_t d1, int64_
     /* feature form: xc is Z = [Xc | Yc] (n x (d1 + d2), packed for the syrk kernel); Gram form:
      * xc and yc apart, acc and acc2 n x n */
     size_t zlen = feature ? (size_t)mem_syrk_packed_len(n, d1 + d2) : (size_t)(n * d1);
-    float *xc = feature ? mem_alloc_uninit(zlen, sizeof(float)) : mem_alloc_zeroed(zlen, sizeof(float));
-    float *yc = feature ? NULL : mem_alloc_zeroed((size_t)(n * d2), sizeof(float));
+    /* every entry is written by shift_input (and the packed padding by zero_packed_padding) */
+    float *xc = mem_alloc_uninit(zlen, sizeof(float));
+    float *yc = feature ? NULL : mem_alloc_uninit((size_t)(n * d2), sizeof(float));
     /* the shifted columns' means, x's then y's (shift_input); later (Gram form) the Gram matrices'
      * row means */
     double *mean = mem_alloc_zeroed((size_t)(d1 + d2 > n ? d1 + d2 : n), sizeof(double));
