@@ -24,6 +24,7 @@
  * gradients of W_rec, P and F) plus the H² plastic backward. Compiled twice (core/real.h). */
 #define MEM_GENERIC_SOURCE
 #include "cells/cell_util.h"
+#include "core/dot.h"
 #include "core/error.h"
 #include "kernels/gemm.h"
 #include "model/kind.h"
@@ -78,32 +79,15 @@ static ndm_scalars ndm_scalars_of(const mem_real *w, const mem_arch *a, const nd
     return s;
 }
 
-/* Dot products with 8 interleaved partial sums: a fixed association (deterministic for any thread
- * count) that the compiler can vectorise without -ffast-math. */
-#define ND_W 8
-
-static inline mem_real nd_reduce(const mem_real *acc, mem_real tail) {
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
-}
-
-static inline mem_real nd_dot(const mem_real *a, const mem_real *b, int64_t n) {
-    mem_real acc[ND_W] = {0}, tail = 0;
-    int64_t j = 0;
-    for (; j + ND_W <= n; j += ND_W)
-        for (int c = 0; c < ND_W; c++) acc[c] += a[j + c] * b[j + c];
-    for (; j < n; j++) tail += a[j] * b[j];
-    return nd_reduce(acc, tail);
-}
-
 /* Σ_j (w_j + p_j f_j) y_j: a row of W_rec + P ⊙ F (per-weight plasticity) times y. */
 static inline mem_real nd_dot_plastic(const mem_real *w, const mem_real *p, const mem_real *f, const mem_real *y,
                                       int64_t n) {
-    mem_real acc[ND_W] = {0}, tail = 0;
+    mem_real acc[MEM_DOT_LANES] = {0}, tail = 0;
     int64_t j = 0;
-    for (; j + ND_W <= n; j += ND_W)
-        for (int c = 0; c < ND_W; c++) acc[c] += (w[j + c] + p[j + c] * f[j + c]) * y[j + c];
+    for (; j + MEM_DOT_LANES <= n; j += MEM_DOT_LANES)
+        for (int c = 0; c < MEM_DOT_LANES; c++) acc[c] += (w[j + c] + p[j + c] * f[j + c]) * y[j + c];
     for (; j < n; j++) tail += (w[j] + p[j] * f[j]) * y[j];
-    return nd_reduce(acc, tail);
+    return mem_dot_reduce(acc, tail);
 }
 
 /* What the right-hand side and its vjp need for one lane and step. */
@@ -140,7 +124,7 @@ static MEM_SIMD_CLONES void ndm_rhs(void *vctx, int stage, const mem_real *y, me
         const mem_real *w = c->W + i * H, *f = c->F + i * H;
         mem_real pre = c->drive[i] + c->bias[i];
         if (c->per_weight) pre += nd_dot_plastic(w, c->P + i * H, f, y, H);
-        else pre += nd_dot(w, y, H) + c->P[i] * nd_dot(f, y, H);
+        else pre += mem_dot(w, y, H) + c->P[i] * mem_dot(f, y, H);
         u[i] = pre;
     }
     nd_rhs_finish(H, y, u, dy);

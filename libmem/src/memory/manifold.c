@@ -24,7 +24,7 @@ void MEM_FN(mem_manifold_set_gamma)(mem_manifold *p, mem_real gamma_logit) {
  * (the step functions that call them are not). */
 static MEM_SIMD_CLONES void matvec(const mem_real *restrict A, int64_t rows, int64_t cols,
                                    const mem_real *restrict x, mem_real *restrict out) {
-    for (int64_t i = 0; i < rows; i++) out[i] = MEM_FN(mem_manifold_dot)(A + i * cols, x, cols);
+    for (int64_t i = 0; i < rows; i++) out[i] = mem_dot(A + i * cols, x, cols);
 }
 
 /* out (cols) = Aᵀ · x (rows), or out += Aᵀ · x when add, accumulated row by row (contiguous inner
@@ -115,7 +115,7 @@ static MEM_SIMD_CLONES void read_backward_pre_impl(const mem_manifold *p, const 
         mem_real *grow = g_mem + i * H;
         const mem_real qi = q[i];
         for (int64_t j = 0; j < H; j++) grow[j] += qi * dr[j];
-        du[i] = MEM_FN(mem_manifold_dot)(row, dr, H);
+        du[i] = mem_dot(row, dr, H);
     }
     softmax_backward(q, du, M);
 }
@@ -145,9 +145,9 @@ static MEM_SIMD_CLONES void step_backward_pre_impl(const mem_manifold *p, const 
         mem_real *restrict grow = g_mem + i * H;
         const mem_real qi = q[i], ki = k[i];
         /* ∂𝓜_t/∂γ = 𝓜_{t-1} - k vᵀ: Σ_j g_ij 𝓜_{t-1,ij} - k_i Σ_j g_ij v_j */
-        const mem_real dk = MEM_FN(mem_manifold_dot)(grow, v, H);
-        dg += MEM_FN(mem_manifold_dot)(grow, prev, H) - ki * dk;
-        du[i] = MEM_FN(mem_manifold_dot)(prev, drr, H);
+        const mem_real dk = mem_dot(grow, v, H);
+        dg += mem_dot(grow, prev, H) - ki * dk;
+        du[i] = mem_dot(prev, drr, H);
         dk_pre[i] = omg * dk * ki * (MEM_R(1) - ki);
         for (int64_t j = 0; j < H; j++) {
             const mem_real gij = grow[j];

@@ -27,21 +27,10 @@
 double mem_manifold_energy(const float *memory, int64_t n);
 
 #ifdef MEM_GENERIC_SOURCE
+#include "core/dot.h"
 #include "core/real.h"
 
 #define mem_manifold MEM_FN(mem_manifold)
-
-/* Σ_j a_j b_j in eight interleaved partial sums: without -ffast-math a single running sum cannot be
- * vectorised, while this fixed association can (and stays the same for every thread count and
- * lane, so results remain deterministic). */
-static inline mem_real MEM_FN(mem_manifold_dot)(const mem_real *a, const mem_real *b, int64_t n) {
-    mem_real acc[8] = {0}, tail = 0;
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int c = 0; c < 8; c++) acc[c] += a[j + c] * b[j + c];
-    for (; j < n; j++) tail += a[j] * b[j];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
-}
 
 /* One manifold's parameters, resolved once per window. */
 typedef struct mem_manifold {

@@ -228,7 +228,7 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
         for (int64_t i = 1; i < Cc; i++) {
             const int64_t m = i < nv ? i : nv;
             if (m == 0) continue;
-            dg += (mem_real)m * pw[m - 1] * MEM_FN(mem_manifold_dot)(DU + i * ld_d, Qc + i * ld, M);
+            dg += (mem_real)m * pw[m - 1] * mem_dot(DU + i * ld_d, Qc + i * ld, M);
             chunk_scale(DU + i * ld_d, M, pw[m]);
         }
         if (nv > 0) {
@@ -258,7 +258,7 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
             product_nn(nv, H, M, Kc, ld, 1, g_mem, H, MEM_R(0), DV, ld_d);
             for (int64_t s = 0; s < nv; s++) {
                 const int64_t e = nv - s - 1;
-                dg += decay_slope(pw, c, e) * MEM_FN(mem_manifold_dot)(DV + s * ld_d, Vc + s * ld, H);
+                dg += decay_slope(pw, c, e) * mem_dot(DV + s * ld_d, Vc + s * ld, H);
                 chunk_scale(DV + s * ld_d, H, c * pw[e]);
             }
             product_nn(nv, H, Cc, A, 1, C, dRc, ld_dr, MEM_R(1), DV, ld_d);
@@ -268,7 +268,7 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
             for (int64_t s = 0; s < nv; s++) chunk_scale(DK + s * ld_d, M, c * pw[nv - s - 1]);
             product_nn(nv, M, Cc, dA, 1, C, Qc, ld, MEM_R(1), DK, ld_d);
             /* dγ through the decay of 𝓜_0 into 𝓜_end */
-            dg += (mem_real)nv * pw[nv - 1] * MEM_FN(mem_manifold_dot)(g_mem, M0, M * H);
+            dg += (mem_real)nv * pw[nv - 1] * mem_dot(g_mem, M0, M * H);
         }
         for (int64_t s = nv; s < Cc; s++) { /* held steps write nothing */
             memset(DK + s * ld_d, 0, (size_t)M * sizeof *DK);
@@ -284,7 +284,7 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
         for (int64_t i = 0; i < Cc; i++) {
             const mem_real *qi = Qc + i * ld;
             mem_real *dui = DU + i * ld_d;
-            const mem_real dot = MEM_FN(mem_manifold_dot)(qi, dui, M);
+            const mem_real dot = mem_dot(qi, dui, M);
             for (int64_t j = 0; j < M; j++) dui[j] = qi[j] * (dui[j] - dot);
         }
         for (int64_t s = 0; s < nv; s++) {
