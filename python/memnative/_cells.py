@@ -486,6 +486,12 @@ class SGWAMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
     through the Hebbian memory Ω. Targets that depend nonlinearly on their own recent history
     suit the cells with one better: on NARMA10 SGW-AMN reaches NRMSE 0.59-0.63 (seeds 0-4, the
     ``bench/learning.py`` setting), DTPN and AMN 0.10 and 0.15.
+
+    The Hebbian read Ω w grows like ``workspace_size`` times |w|², so a workspace that
+    saturates can latch: every unit held near ±1 by its own memory, whatever the input. On
+    NARMA10, 7 of 74 runs of 1000-2000 epochs did so after hundreds of good epochs. The loss then
+    jumps and stays at about the level of a linear model, and ``get_workspace_sparsity()`` is
+    close to 1; refit with another ``random_state``.
 """
 
     def __init__(self, hidden_size: int = 32, n_candidates: int = 256, workspace_size: int = 16,
