@@ -189,10 +189,10 @@ static void check_problem(problem *p, const char *label, test_rng *r) {
 }
 
 /* SGW-AMN's winners and |p| depend on each step's input alone (p = gelu(W_in x + b_in), salience
- * |p| softplus(s_hat)): redraw every input row whose step has two saliences within `gap` of each
- * other across the k-th place, or a candidate within `pre_gap` of gelu's zero (the |p| kink), so
- * that no finite difference crosses a top-k boundary or a kink (DESIGN §7). */
-static void sgw_keep_off_kinks(problem *p, test_rng *r) {
+ * |p| softplus(s_hat)): an input row is off the kinks when no two saliences lie within `gap` of
+ * each other across the k-th place and no candidate's pre-activation within `pre_gap` of gelu's zero
+ * (the |p| kink). */
+static int sgw_row_off_kinks(const problem *p, int64_t row) {
     const mem_arch *a = p->arch;
     const mem_tensor_spec *R = &a->params[mem_arch_find_param(a, "R")];
     const int64_t P = R->shape[0], K = (int64_t)a->hyper[0], I = a->n_inputs;
@@ -201,28 +201,75 @@ static void sgw_keep_off_kinks(problem *p, test_rng *r) {
     const double *s_hat = p->net.w + a->params[mem_arch_find_param(a, "salience_hat")].offset;
     const double gap = 0.02, pre_gap = 0.01;
     double c[256];
-    for (int64_t row = 0; row < p->T * p->B; row++) {
-        for (int tries = 0; tries < 10000; tries++) {
-            int ok = 1;
-            for (int64_t i = 0; i < P && i < 256; i++) {
-                double pre = b_in[i];
-                for (int64_t j = 0; j < I; j++) pre += W_in[i * I + j] * p->x[row * I + j];
-                ok &= fabs(pre) > pre_gap;
-                const double g = 0.5 * pre * (1 + erf(pre / sqrt(2.0)));
-                c[i] = fabs(g) * log1p(exp(s_hat[i]));
-            }
-            /* the k-th largest and the largest below it must differ by more than gap */
-            for (int64_t i = 0; i < P && ok && K < P; i++) {
-                int64_t above = 0;
-                for (int64_t j = 0; j < P; j++) above += c[j] > c[i] || (c[j] == c[i] && j < i);
-                if (above == K - 1)
-                    for (int64_t j = 0; j < P; j++)
-                        if (j != i && c[j] <= c[i] && c[i] - c[j] < gap) ok = 0;
-            }
-            if (ok) break;
-            for (int64_t j = 0; j < I; j++) p->x[row * I + j] = test_range(r, -1.5, 1.5);
-        }
+    int ok = 1;
+    for (int64_t i = 0; i < P && i < 256; i++) {
+        double pre = b_in[i];
+        for (int64_t j = 0; j < I; j++) pre += W_in[i * I + j] * p->x[row * I + j];
+        ok &= fabs(pre) > pre_gap;
+        const double g = 0.5 * pre * (1 + erf(pre / sqrt(2.0)));
+        c[i] = fabs(g) * log1p(exp(s_hat[i]));
     }
+    /* the k-th largest and the largest below it must differ by more than gap */
+    for (int64_t i = 0; i < P && ok && K < P; i++) {
+        int64_t above = 0;
+        for (int64_t j = 0; j < P; j++) above += c[j] > c[i] || (c[j] == c[i] && j < i);
+        if (above == K - 1)
+            for (int64_t j = 0; j < P; j++)
+                if (j != i && c[j] <= c[i] && c[i] - c[j] < gap) ok = 0;
+    }
+    return ok;
+}
+
+/* A new input row, drawn until it is off the kinks of sgw_row_off_kinks. */
+static void sgw_redraw_row(problem *p, test_rng *r, int64_t row) {
+    const int64_t I = p->arch->n_inputs;
+    for (int tries = 0; tries < 10000; tries++) {
+        for (int64_t j = 0; j < I; j++) p->x[row * I + j] = test_range(r, -1.5, 1.5);
+        if (sgw_row_off_kinks(p, row)) return;
+    }
+}
+
+/* The first (step, lane) of the window whose new workspace w_t has an entry within `w_gap` of 0,
+ * the kink of the sparsity loss's |w_t| (held steps add no loss and are skipped), or -1. The cell's
+ * forward runs on its own buffers, in double. */
+static int64_t sgw_row_near_zero_workspace(const problem *p, double w_gap) {
+    const mem_arch *a = p->arch;
+    const int64_t T = p->T, B = p->B, S = a->cell_state_dim, W = a->params[mem_arch_find_param(a, "a_w")].size;
+    double *states = malloc((size_t)((T + 1) * B * S) * sizeof *states);
+    double *proj = malloc((size_t)(T * B * a->proj_per_step + a->per_window) * sizeof *proj);
+    double *extra = malloc((size_t)(T * B * a->extra_per_step) * sizeof *extra);
+    double *z = malloc((size_t)(T * B * a->hidden) * sizeof *z);
+    for (int64_t lane = 0; lane < B; lane++)
+        memcpy(states + lane * S, p->state0 + lane * a->state_dim, (size_t)S * sizeof *states);
+    p->ops->forward(&p->net, T, B, p->x, p->len, states, proj, extra, z);
+    int64_t found = -1;
+    for (int64_t t = 0; t < T && found < 0; t++)
+        for (int64_t lane = 0; lane < B && found < 0; lane++) {
+            if (p->len && t >= p->len[lane]) continue;
+            const double *w = states + ((t + 1) * B + lane) * S; /* the workspace leads the cell state */
+            for (int64_t j = 0; j < W; j++)
+                if (fabs(w[j]) < w_gap) found = t * B + lane;
+        }
+    free(states);
+    free(proj);
+    free(extra);
+    free(z);
+    return found;
+}
+
+/* Keeps every finite difference off SGW-AMN's kinks (DESIGN §7): input rows are redrawn until the
+ * top-k and |p| kinks are `gap` away at every step, then, since the workspace depends on all
+ * earlier rows, the row of the first step whose workspace comes near the |w| kink is redrawn,
+ * until no step's does. */
+static void sgw_keep_off_kinks(problem *p, test_rng *r) {
+    for (int64_t row = 0; row < p->T * p->B; row++)
+        if (!sgw_row_off_kinks(p, row)) sgw_redraw_row(p, r, row);
+    for (int tries = 0; tries < 10000; tries++) {
+        const int64_t row = sgw_row_near_zero_workspace(p, 0.01);
+        if (row < 0) return;
+        sgw_redraw_row(p, r, row);
+    }
+    CHECK_MSG(0, "sgw_amn: no inputs found that keep the workspace off |w|'s kink");
 }
 
 typedef enum { SHAPE_STREAM, SHAPE_SEQ_PER_STEP, SHAPE_SEQ_LAST } window_shape;
@@ -272,9 +319,9 @@ static void run_case(const char *kind, const char *const *settings, int64_t T, i
     p.net.g = malloc((size_t)a->n_weights * sizeof(double));
     p.net.n_threads = 1;
     for (int64_t i = 0; i < a->n_weights; i++) p.net.w[i] = (double)m->net.w[i] + test_range(&r, -0.3, 0.3);
-    if (strcmp(kind, "sgw_amn") == 0) sgw_keep_off_kinks(&p, &r);
     p.ops = mem_cell_ops_find_f64(kind);
     CHECK(p.ops != NULL);
+    if (p.ops && strcmp(kind, "sgw_amn") == 0) sgw_keep_off_kinks(&p, &r);
     if (p.ops) check_problem(&p, label, &r);
     mem_workspace_free_f64(&p.ws);
     free(p.x);
