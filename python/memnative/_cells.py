@@ -489,7 +489,7 @@ class SGWAMN(_RegressorOutputs, RegressorMixin, MemoryEstimator):
 
     The Hebbian read Ω w grows like ``workspace_size`` times |w|², so a workspace that
     saturates can latch: every unit held near ±1 by its own memory, whatever the input. On
-    NARMA10, 7 of 74 runs of 1000-2000 epochs did so after hundreds of good epochs. The loss then
+    NARMA10, 7 of 74 runs of 500-2000 epochs did so after hundreds of good epochs. The loss then
     jumps and stays at about the level of a linear model, and ``get_workspace_sparsity()`` is
     close to 1; refit with another ``random_state``.
 """
