@@ -41,13 +41,7 @@ static inline int64_t mem_lane_valid_steps(const int64_t *len, int64_t T, int64_
 }
 
 #ifdef MEM_GENERIC_SOURCE
-/* dst (cols x rows) = srcᵀ, src rows x cols, both row-major: the cells transpose a recurrent matrix
- * once per window so that the per-step products read it by columns. */
-static inline void mem_transpose(int64_t rows, int64_t cols, const mem_real *restrict src,
-                                 mem_real *restrict dst) {
-    for (int64_t i = 0; i < rows; i++)
-        for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
-}
+#include "core/dense.h"
 
 /* out[o] = (add ? out[o] : 0) + Σ_k a[k n + o] x[k] for o < n, k = 0..K-1 in increasing order: a
  * matrix-vector product with the matrix stored by columns, vectorised across o in register tiles of

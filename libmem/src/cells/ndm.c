@@ -24,7 +24,7 @@
  * gradients of W_rec, P and F) plus the H² plastic backward. Compiled twice (core/real.h). */
 #define MEM_GENERIC_SOURCE
 #include "cells/cell_util.h"
-#include "core/dot.h"
+#include "core/dense.h"
 #include "core/error.h"
 #include "kernels/gemm.h"
 #include "model/kind.h"

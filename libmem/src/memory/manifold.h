@@ -27,7 +27,7 @@
 double mem_manifold_energy(const float *memory, int64_t n);
 
 #ifdef MEM_GENERIC_SOURCE
-#include "core/dot.h"
+#include "core/dense.h"
 #include "core/real.h"
 
 #define mem_manifold MEM_FN(mem_manifold)

@@ -142,13 +142,6 @@ static MEM_SIMD_CLONES void product_nt(int64_t m, int64_t n, int64_t k, const me
     }
 }
 
-/* dst (cols x rows, row stride ldd) = srcᵀ, src rows x cols with row stride lds. */
-static void transpose_rows(int64_t rows, int64_t cols, const mem_real *src, int64_t lds, mem_real *dst,
-                           int64_t ldd) {
-    for (int64_t i = 0; i < rows; i++)
-        for (int64_t j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
-}
-
 /* pw[e] = γ^e for e = 0..C (repeated products: the same bits in every chunk and lane). */
 static void gamma_powers(mem_real gamma, int64_t C, mem_real *pw) {
     pw[0] = MEM_R(1);
@@ -222,9 +215,9 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
         const mem_real *dRc = dr + c0 * ld_dr;
         mem_real *DU = du + c0 * ld_d, *DK = dk_pre + c0 * ld_d, *DV = dv_pre + c0 * ld_d, *DdR = tmp + c0 * ld_tmp;
         /* dQ, inter-chunk part: D dR 𝓜_0ᵀ (and dγ through D), formed as 𝓜_0 dRᵀ */
-        transpose_rows(Cc, H, dRc, ld_dr, bT, C);
+        mem_transpose_strided(Cc, H, dRc, ld_dr, bT, C);
         product_nn(M, Cc, H, M0, H, 1, bT, C, MEM_R(0), oT, C);
-        transpose_rows(M, Cc, oT, C, DU, ld_d);
+        mem_transpose_strided(M, Cc, oT, C, DU, ld_d);
         for (int64_t i = 1; i < Cc; i++) {
             const int64_t m = i < nv ? i : nv;
             if (m == 0) continue;
@@ -234,9 +227,9 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
         if (nv > 0) {
             /* the intra-chunk products A = S ∘ Q Kᵀ and dA = dR Vᵀ (then S ∘ dA), as product_nn with
              * Kᵀ and Vᵀ in the work buffers (Vᵀ serves dK below too) */
-            transpose_rows(nv, M, Kc, ld, oT, C);
+            mem_transpose_strided(nv, M, Kc, ld, oT, C);
             product_nn(Cc, nv, M, Qc, ld, 1, oT, C, MEM_R(0), A, C);
-            transpose_rows(nv, H, Vc, ld, bT, C);
+            mem_transpose_strided(nv, H, Vc, ld, bT, C);
             product_nn(Cc, nv, H, dRc, ld_dr, 1, bT, C, MEM_R(0), dA, C);
             for (int64_t i = 0; i < Cc; i++) {
                 const int64_t m = i < nv ? i : nv;
@@ -264,7 +257,7 @@ static MEM_SIMD_CLONES void chunk_backward(const mem_manifold *p, int64_t T, int
             product_nn(nv, H, Cc, A, 1, C, dRc, ld_dr, MEM_R(1), DV, ld_d);
             /* dK = W V Gᵀ + (S ∘ dA)ᵀ Q */
             product_nn(M, nv, H, g_mem, H, 1, bT, C, MEM_R(0), oT, C);
-            transpose_rows(M, nv, oT, C, DK, ld_d);
+            mem_transpose_strided(M, nv, oT, C, DK, ld_d);
             for (int64_t s = 0; s < nv; s++) chunk_scale(DK + s * ld_d, M, c * pw[nv - s - 1]);
             product_nn(nv, M, Cc, dA, 1, C, Qc, ld, MEM_R(1), DK, ld_d);
             /* dγ through the decay of 𝓜_0 into 𝓜_end */
